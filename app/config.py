@@ -1,0 +1,166 @@
+"""Settings, parsed once from an explicit environment mapping.
+
+Every variable has a parser that either returns a typed value or raises
+``ConfigError`` naming the variable and the accepted form. Secrets (Gemini keys,
+client tokens) are kept out of ``repr`` and out of every error message.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com/v1beta/openai"
+DEFAULT_MODEL = "gemini-2.5-flash-image"
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+MIB = 1024 * 1024
+
+
+class ConfigError(ValueError):
+    """A variable is missing or malformed; the message names it and the accepted form."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    gemini_api_keys: tuple[str, ...] = field(repr=False)
+    proxy_auth_keys: tuple[str, ...] = field(default=(), repr=False)
+    port: int = 8000
+    gemini_base_url: str = DEFAULT_BASE_URL
+    max_concurrent: int = 10
+    max_retries: int = 3
+    retry_delay_ms: int = 1000
+    upstream_connect_timeout: float = 10.0
+    upstream_read_timeout: float = 180.0
+    request_deadline: float = 300.0
+    queue_timeout: float = 30.0
+    max_body_bytes: int = MIB
+    max_upstream_bytes: int = 64 * MIB
+    default_model: str = DEFAULT_MODEL
+    log_level: str = "info"
+    demo: bool = False
+
+    @property
+    def auth_enabled(self) -> bool:
+        return bool(self.proxy_auth_keys)
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Every value that must never be printed."""
+        return self.gemini_api_keys + self.proxy_auth_keys
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> Settings:
+        """Parse ``environ``; raise ``ConfigError`` for the first bad variable."""
+        values: dict[str, Any] = {}
+        for name, (attribute, parse) in _PARSERS.items():
+            raw = environ.get(name)
+            if raw is not None and raw.strip() != "":
+                values[attribute] = parse(name, raw.strip())
+        demo = values.get("demo", False)
+        if demo:
+            # The demo upstream ignores keys; one placeholder keeps the key pool uniform.
+            values["gemini_api_keys"] = values.get("gemini_api_keys") or ("demo-key-0000",)
+        elif not values.get("gemini_api_keys"):
+            raise ConfigError(
+                "GEMINI_API_KEYS is required: a comma-separated list of Gemini API keys "
+                "(or set DEMO=true to run on the built-in offline demo upstream)"
+            )
+        settings = cls(**values)
+        if settings.request_deadline < settings.upstream_connect_timeout:
+            raise ConfigError(
+                "REQUEST_DEADLINE must be at least UPSTREAM_CONNECT_TIMEOUT (seconds)"
+            )
+        return settings
+
+
+def _secret_list(name: str, raw: str) -> tuple[str, ...]:
+    """Comma-separated, blanks trimmed, empties and duplicates dropped, order kept."""
+    items = [item.strip() for item in raw.split(",")]
+    unique = tuple(dict.fromkeys(item for item in items if item))
+    if any(any(ch.isspace() for ch in item) for item in unique):
+        raise ConfigError(f"{name} must be a comma-separated list of values without spaces")
+    return unique
+
+
+def _integer(low: int, high: int) -> Callable[[str, str], int]:
+    def parse(name: str, raw: str) -> int:
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ConfigError(
+                f"{name} must be a whole number from {low} to {high}, got {raw!r}"
+            ) from None
+        if not low <= value <= high:
+            raise ConfigError(f"{name} must be a whole number from {low} to {high}, got {raw!r}")
+        return value
+
+    return parse
+
+
+def _seconds(low: float, high: float) -> Callable[[str, str], float]:
+    def parse(name: str, raw: str) -> float:
+        try:
+            value = float(raw)
+        except ValueError:
+            value = math.nan
+        if not (math.isfinite(value) and low <= value <= high):
+            raise ConfigError(
+                f"{name} must be a number of seconds from {low:g} to {high:g}, got {raw!r}"
+            )
+        return value
+
+    return parse
+
+
+def _base_url(name: str, raw: str) -> str:
+    if not raw.startswith(("http://", "https://")) or len(raw) < len("http://x"):
+        raise ConfigError(f"{name} must be an http:// or https:// URL, got {raw!r}")
+    if any(ch.isspace() for ch in raw) or "?" in raw or "#" in raw:
+        raise ConfigError(f"{name} must be a plain base URL without query or fragment")
+    return raw.rstrip("/")
+
+
+def _model(name: str, raw: str) -> str:
+    if any(ch.isspace() for ch in raw) or len(raw) > 200:
+        raise ConfigError(f"{name} must be a model id such as {DEFAULT_MODEL!r}, got {raw!r}")
+    return raw
+
+
+def _log_level(name: str, raw: str) -> str:
+    level = raw.lower()
+    if level not in LOG_LEVELS:
+        raise ConfigError(f"{name} must be one of {', '.join(LOG_LEVELS)}, got {raw!r}")
+    return level
+
+
+def _boolean(name: str, raw: str) -> bool:
+    lowered = raw.lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+_PARSERS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
+    "GEMINI_API_KEYS": ("gemini_api_keys", _secret_list),
+    "PROXY_AUTH_KEYS": ("proxy_auth_keys", _secret_list),
+    "PORT": ("port", _integer(1, 65535)),
+    "GEMINI_BASE_URL": ("gemini_base_url", _base_url),
+    "MAX_CONCURRENT": ("max_concurrent", _integer(1, 100_000)),
+    "MAX_RETRIES": ("max_retries", _integer(0, 10)),
+    "RETRY_DELAY": ("retry_delay_ms", _integer(0, 600_000)),
+    "UPSTREAM_CONNECT_TIMEOUT": ("upstream_connect_timeout", _seconds(0.1, 600)),
+    "UPSTREAM_READ_TIMEOUT": ("upstream_read_timeout", _seconds(0.1, 3600)),
+    "REQUEST_DEADLINE": ("request_deadline", _seconds(0.1, 3600)),
+    "QUEUE_TIMEOUT": ("queue_timeout", _seconds(0, 3600)),
+    "MAX_BODY_BYTES": ("max_body_bytes", _integer(1024, 1024 * MIB)),
+    "MAX_UPSTREAM_BYTES": ("max_upstream_bytes", _integer(1024, 4096 * MIB)),
+    "DEFAULT_MODEL": ("default_model", _model),
+    "LOG_LEVEL": ("log_level", _log_level),
+    "DEMO": ("demo", _boolean),
+}
+
+VARIABLES = tuple(_PARSERS)

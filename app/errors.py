@@ -1,0 +1,127 @@
+"""The gateway's exceptions, each knowing the OpenAI-shaped error it becomes.
+
+    GatewayError
+    ├── InvalidRequest            400 invalid_request_error (bad parameter, bad JSON)
+    ├── ContentPolicyViolation    400 content_policy_violation (Gemini returned no image)
+    ├── AuthenticationFailed      401 (missing or wrong client token)
+    ├── UpstreamRejected          Gemini's 4xx for this request, relayed with its status
+    │   └── ModelNotFound         404 model_not_found
+    ├── RateLimited               429 every usable key is cooling down; Retry-After
+    ├── NoUsableKey               503 every key is out of rotation
+    ├── QueueFull                 503 no concurrency slot within QUEUE_TIMEOUT; Retry-After
+    ├── BadGateway                502 5xx after retries, garbage body, dropped connection
+    │   └── UpstreamTooLarge      502 body over MAX_UPSTREAM_BYTES
+    └── GatewayTimeout            504 read timeout or REQUEST_DEADLINE passed
+
+A single Flask error handler turns any of them into
+``{"error": {"message", "type", "param", "code"}}``.
+"""
+
+from __future__ import annotations
+
+import math
+
+
+class GatewayError(Exception):
+    status = 500
+    error_type = "server_error"
+    code: str | None = None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        param: str | None = None,
+        code: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.param = param
+        if code is not None:
+            self.code = code
+        self.retry_after = retry_after
+
+    def body(self) -> dict:
+        return {
+            "error": {
+                "message": self.message,
+                "type": self.error_type,
+                "param": self.param,
+                "code": self.code,
+            }
+        }
+
+    def headers(self) -> dict[str, str]:
+        if self.retry_after is None:
+            return {}
+        return {"Retry-After": str(max(1, math.ceil(self.retry_after)))}
+
+
+class InvalidRequest(GatewayError):
+    status = 400
+    error_type = "invalid_request_error"
+
+
+class ContentPolicyViolation(GatewayError):
+    status = 400
+    error_type = "invalid_request_error"
+    code = "content_policy_violation"
+
+
+class AuthenticationFailed(GatewayError):
+    status = 401
+    error_type = "invalid_request_error"
+    code = "invalid_api_key"
+
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": "Bearer"}
+
+
+class UpstreamRejected(GatewayError):
+    """Gemini refused the request itself (not the key): the client's to fix."""
+
+    error_type = "invalid_request_error"
+
+    def __init__(self, status: int, message: str, *, code: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.status = status
+
+
+class ModelNotFound(UpstreamRejected):
+    def __init__(self, message: str) -> None:
+        super().__init__(404, message, code="model_not_found")
+
+
+class RateLimited(GatewayError):
+    status = 429
+    error_type = "rate_limit_error"
+    code = "rate_limit_exceeded"
+
+
+class NoUsableKey(GatewayError):
+    status = 503
+    error_type = "server_error"
+    code = "no_usable_key"
+
+
+class QueueFull(GatewayError):
+    status = 503
+    error_type = "server_error"
+    code = "server_busy"
+
+
+class BadGateway(GatewayError):
+    status = 502
+    error_type = "upstream_error"
+    code = "bad_gateway"
+
+
+class UpstreamTooLarge(BadGateway):
+    code = "upstream_response_too_large"
+
+
+class GatewayTimeout(GatewayError):
+    status = 504
+    error_type = "upstream_error"
+    code = "upstream_timeout"

@@ -1,0 +1,69 @@
+"""Builds the Flask app and the long-lived resources of one worker."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from flask import Flask
+
+from .auth import TokenChecker
+from .config import Settings
+from .demo_upstream import DEMO_BASE_URL, DemoUpstreamAdapter
+from .error_handlers import register_error_handlers
+from .key_pool import KeyPool
+from .logs import configure_logging
+from .upstream import UpstreamClient, build_session
+
+__all__ = ["Gateway", "create_app"]
+
+
+@dataclass
+class Gateway:
+    """The long-lived resources of one app (one gunicorn worker)."""
+
+    settings: Settings
+    pool: KeyPool
+    tokens: TokenChecker
+    upstream: UpstreamClient
+
+
+def create_app(config: Settings | Mapping[str, str] | None = None) -> Flask:
+    """Build the app from ``config``: settings, an environment mapping, or ``os.environ``."""
+    if isinstance(config, Settings):
+        settings = config
+    else:
+        settings = Settings.from_environ(os.environ if config is None else config)
+    if settings.demo:
+        settings = _with_demo_upstream(settings)
+
+    configure_logging(settings)
+    app = Flask(__name__)
+    # Werkzeug answers 413 when a body is larger, before we read it.
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.json.sort_keys = False
+    app.json.compact = True
+
+    session = build_session(settings)
+    if settings.demo:
+        session.mount(DEMO_BASE_URL, DemoUpstreamAdapter())
+    pool = KeyPool(settings.gemini_api_keys)
+    app.extensions["gateway"] = Gateway(
+        settings=settings,
+        pool=pool,
+        tokens=TokenChecker(settings.proxy_auth_keys),
+        upstream=UpstreamClient(settings, pool, session),
+    )
+
+    from .api import bp as api_bp
+
+    app.register_blueprint(api_bp)
+    register_error_handlers(app)
+    return app
+
+
+def _with_demo_upstream(settings: Settings) -> Settings:
+    from dataclasses import replace
+
+    return replace(settings, gemini_base_url=DEMO_BASE_URL)

@@ -1,0 +1,80 @@
+"""Gunicorn settings. Runs in the master, before any worker is forked or patched by gevent.
+
+It reads the environment (and `.env`, where real variables win), validates every setting
+so a bad value stops the master with one line instead of a worker restart loop, and
+creates no locks, sessions or sockets: each worker builds its own in create_app().
+"""
+
+import math
+import os
+import sys
+
+from dotenv import load_dotenv
+
+from app.config import ConfigError, Settings
+
+load_dotenv(override=False)
+
+
+def _fail(message):
+    sys.stderr.write(f"gemini-image-gateway: configuration error: {message}\n")
+    sys.stderr.flush()
+    # SystemExit passes through gunicorn's config loader without a traceback.
+    sys.exit(2)
+
+
+try:
+    _settings = Settings.from_environ(os.environ)
+except ConfigError as error:
+    _fail(error)
+
+_web_concurrency = os.environ.get("WEB_CONCURRENCY", "1").strip() or "1"
+if not _web_concurrency.isdigit() or not 1 <= int(_web_concurrency) <= 64:
+    _fail(f"WEB_CONCURRENCY must be a whole number from 1 to 64, got {_web_concurrency!r}")
+
+bind = [f"0.0.0.0:{_settings.port}"]
+worker_class = "gevent"
+# Heroku sets WEB_CONCURRENCY by dyno size. Each worker has its own key pool and its own
+# MAX_CONCURRENT slots: the gateway-wide cap is workers x MAX_CONCURRENT.
+workers = int(_web_concurrency)
+# Waiting clients cost a greenlet each, not a thread: allow thousands.
+worker_connections = 4000
+# Under gevent this is only a liveness check of the worker's event loop; the upstream
+# timeouts and REQUEST_DEADLINE bound each request.
+timeout = 30
+# SIGTERM lets in-flight generations finish: the longest one waits QUEUE_TIMEOUT for a
+# slot and then spends up to REQUEST_DEADLINE upstream.
+graceful_timeout = math.ceil(_settings.queue_timeout + _settings.request_deadline) + 5
+keepalive = 5
+# Behind a router (Heroku, a load balancer) requests arrive from its addresses; nothing
+# here trusts the client address for access control.
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "*")
+preload_app = False
+proc_name = "gemini-image-gateway"
+# gunicorn's runtime control socket is not used; off, it is one less thing to secure
+# and several gateways on one machine do not fight over its path.
+control_socket_disable = True
+errorlog = "-"
+loglevel = _settings.log_level
+
+
+def when_ready(server):
+    addresses = ", ".join(str(listener) for listener in server.LISTENERS)
+    s = _settings
+    server.log.info(
+        "gemini-image-gateway starting on %s: %d Gemini key(s), client auth %s, "
+        "%d worker(s) x MAX_CONCURRENT %d",
+        addresses, len(s.gemini_api_keys),
+        f"ON ({len(s.proxy_auth_keys)} token(s))" if s.auth_enabled else "OFF",
+        workers, s.max_concurrent,
+    )
+    if s.demo:
+        server.log.warning(
+            "DEMO MODE: requests are answered by the built-in offline demo upstream; "
+            "nothing reaches Gemini. Set GEMINI_API_KEYS (and unset DEMO) for real images."
+        )
+    if not s.auth_enabled:
+        server.log.warning(
+            "PROXY_AUTH_KEYS is empty: the gateway is OPEN to anyone who can reach it%s",
+            "" if s.demo else ", spending your Gemini quota. Set PROXY_AUTH_KEYS.",
+        )

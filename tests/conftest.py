@@ -1,0 +1,48 @@
+import pytest
+
+from app import create_app
+from app.config import VARIABLES
+
+KEYS = ("AIzaTestKeyAlpha0000000000000001", "AIzaTestKeyBravo0000000000000002")
+TOKENS = ("client-token-one-xyz", "client-token-two-xyz")
+BASE = "https://gemini.test/v1beta/openai"
+IMAGES_URL = BASE + "/images/generations"
+
+
+@pytest.fixture(autouse=True)
+def hermetic_environment(monkeypatch):
+    """No test sees the developer's configuration."""
+    for name in (*VARIABLES, "WEB_CONCURRENCY", "FORWARDED_ALLOW_IPS"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def gateway_env(**overrides):
+    env = {
+        "GEMINI_API_KEYS": ",".join(KEYS),
+        "PROXY_AUTH_KEYS": ",".join(TOKENS),
+        "GEMINI_BASE_URL": BASE,
+        "RETRY_DELAY": "0",
+        "QUEUE_TIMEOUT": "1",
+    }
+    env.update({k: str(v) for k, v in overrides.items()})
+    return env
+
+
+@pytest.fixture
+def make_app():
+    return lambda **overrides: create_app(gateway_env(**overrides))
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def auth():
+    return {"Authorization": f"Bearer {TOKENS[0]}"}
