@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify
+from flask import Flask, current_app, jsonify
 from werkzeug.exceptions import HTTPException
 
 from .errors import GatewayError
@@ -26,7 +26,10 @@ def register_error_handlers(app: Flask) -> None:
 
 
 def _gateway_error(error: GatewayError):
-    response = jsonify(error.body())
+    body = error.body()
+    # Gemini's messages are relayed; a key echoed in one must not reach the client.
+    body["error"]["message"] = current_app.extensions["gateway"].redact(error.message)
+    response = jsonify(body)
     response.status_code = error.status
     response.headers.update(error.headers())
     return response

@@ -14,6 +14,7 @@ from .demo_upstream import DEMO_BASE_URL, DemoUpstreamAdapter
 from .error_handlers import register_error_handlers
 from .key_pool import KeyPool
 from .logs import configure_logging
+from .redaction import Redactor
 from .upstream import UpstreamClient, build_session
 
 __all__ = ["Gateway", "create_app"]
@@ -27,6 +28,7 @@ class Gateway:
     pool: KeyPool
     tokens: TokenChecker
     upstream: UpstreamClient
+    redact: Redactor
 
 
 def create_app(config: Settings | Mapping[str, str] | None = None) -> Flask:
@@ -54,6 +56,7 @@ def create_app(config: Settings | Mapping[str, str] | None = None) -> Flask:
         pool=pool,
         tokens=TokenChecker(settings.proxy_auth_keys),
         upstream=UpstreamClient(settings, pool, session),
+        redact=Redactor(settings.secrets),
     )
 
     from .api import bp as api_bp
