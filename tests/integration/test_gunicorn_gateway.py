@@ -1,0 +1,186 @@
+"""The gateway as deployed: real gunicorn with gevent workers, a fake Gemini on loopback."""
+
+import base64
+import json
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import openai
+import pytest
+import requests
+
+from tests import gemini_bodies as gemini
+from tests.conftest import KEYS, TOKENS
+from tests.integration.fake_gemini import Drop, Reply, Trickle
+from tests.integration.gateway_process import run_to_exit
+
+AUTH = {"Authorization": f"Bearer {TOKENS[0]}"}
+
+
+def generate(gateway, body=None, timeout=30, headers=AUTH):
+    return requests.post(gateway.url + "/v1/images/generations",
+                         json=body or {"prompt": "a lighthouse"}, headers=headers,
+                         timeout=timeout)
+
+
+def assert_openai_error(response, status):
+    assert response.status_code == status, response.text
+    error = response.json()["error"]
+    assert set(error) == {"message", "type", "param", "code"}
+    return error
+
+
+def test_openai_sdk_generates_images_through_the_gateway(start_gateway, fake_gemini):
+    fake_gemini.behaviour = lambda call: Reply(body=json.dumps(gemini.images(2)))
+    gateway = start_gateway()
+    client = openai.OpenAI(base_url=gateway.url + "/v1", api_key=TOKENS[1], max_retries=0)
+    result = client.images.generate(model="gemini-2.5-flash-image", prompt="a lighthouse",
+                                    n=2, size="1024x1024", response_format="b64_json")
+    assert len(result.data) == 2
+    assert base64.b64decode(result.data[0].b64_json).startswith(b"\x89PNG")
+    (call,) = fake_gemini.calls
+    assert call.key == KEYS[0]
+    assert call.body == {"model": "gemini-2.5-flash-image", "prompt": "a lighthouse", "n": 2,
+                         "size": "1024x1024", "response_format": "b64_json"}
+
+    wrong = openai.OpenAI(base_url=gateway.url + "/v1", api_key="wrong-token", max_retries=0)
+    with pytest.raises(openai.AuthenticationError):
+        wrong.images.generate(prompt="x")
+    fake_gemini.behaviour = lambda call: Reply(429, gemini.rate_limited("30s"))
+    with pytest.raises(openai.RateLimitError) as caught:
+        client.images.generate(prompt="x")
+    assert caught.value.code == "rate_limit_exceeded"
+    assert len(fake_gemini.calls) == 3
+
+
+def test_banner_names_address_key_count_and_auth(start_gateway):
+    gateway = start_gateway()
+    output = gateway.output()
+    assert f"starting on http://127.0.0.1:{gateway.port}: 2 Gemini key(s), client auth ON" \
+        in output
+
+
+def test_parallel_requests_never_exceed_max_concurrent(start_gateway, fake_gemini):
+    fake_gemini.behaviour = lambda call: Reply(delay=0.3)
+    gateway = start_gateway(MAX_CONCURRENT=3)
+    with ThreadPoolExecutor(16) as pool:
+        statuses = list(pool.map(lambda _: generate(gateway).status_code, range(16)))
+    assert statuses == [200] * 16
+    assert len(fake_gemini.calls) == 16
+    assert fake_gemini.max_in_flight == 3
+
+
+def test_rate_limited_key_is_skipped_for_its_cooldown(start_gateway, fake_gemini):
+    limited_once = threading.Event()
+
+    def behaviour(call):
+        if call.key == KEYS[0] and not limited_once.is_set():
+            limited_once.set()
+            return Reply(429, gemini.rate_limited("1.5s"))
+        return Reply()
+
+    fake_gemini.behaviour = behaviour
+    gateway = start_gateway()
+    assert [generate(gateway).status_code for _ in range(4)] == [200] * 4
+    assert fake_gemini.keys() == [KEYS[0], KEYS[1], KEYS[1], KEYS[1], KEYS[1]]
+    time.sleep(1.6)
+    for _ in range(2):
+        assert generate(gateway).status_code == 200
+    assert KEYS[0] in fake_gemini.keys()[5:]
+
+
+def test_invalid_key_leaves_rotation(start_gateway, fake_gemini):
+    fake_gemini.behaviour = lambda call: (
+        Reply(400, gemini.invalid_key()) if call.key == KEYS[0] else Reply())
+    gateway = start_gateway()
+    assert [generate(gateway).status_code for _ in range(6)] == [200] * 6
+    assert fake_gemini.keys().count(KEYS[0]) == 1
+    assert "taken out of rotation" in gateway.output()
+    assert f"…{KEYS[0][-4:]}" in gateway.output()
+
+
+def test_5xx_is_retried_after_retry_delay_then_twice_that(start_gateway, fake_gemini):
+    answers = iter([Reply(503, gemini.overloaded()), Reply(503, gemini.overloaded()), Reply()])
+    fake_gemini.behaviour = lambda call: next(answers)
+    gateway = start_gateway(RETRY_DELAY=400)
+    assert generate(gateway).status_code == 200
+    first, second, third = (call.at for call in fake_gemini.calls)
+    assert {call.key for call in fake_gemini.calls} == {KEYS[0]}
+    assert 0.4 <= second - first < 0.4 + 0.3
+    assert 0.8 <= third - second < 0.8 + 0.3
+
+
+@pytest.mark.parametrize("reset", [False, True])
+def test_dropped_connection_is_a_clean_502_and_not_retried(start_gateway, fake_gemini, reset):
+    fake_gemini.behaviour = lambda call: Drop(reset=reset)
+    gateway = start_gateway(RETRY_DELAY=10)
+    assert_openai_error(generate(gateway), 502)
+    assert len(fake_gemini.calls) == 1
+    fake_gemini.behaviour = lambda call: Reply()
+    assert generate(gateway).status_code == 200
+
+
+def test_break_mid_body_is_502(start_gateway, fake_gemini):
+    fake_gemini.behaviour = lambda call: Drop(after_bytes=100)
+    gateway = start_gateway()
+    assert_openai_error(generate(gateway), 502)
+    assert len(fake_gemini.calls) == 1
+
+
+def test_read_timeout_is_504_and_not_retried(start_gateway, fake_gemini):
+    fake_gemini.behaviour = lambda call: Reply(delay=2)
+    gateway = start_gateway(UPSTREAM_READ_TIMEOUT=0.5)
+    started = time.monotonic()
+    assert_openai_error(generate(gateway), 504)
+    assert time.monotonic() - started < 1.8
+    assert len(fake_gemini.calls) == 1
+
+
+def test_request_deadline_stops_a_trickling_body(start_gateway, fake_gemini):
+    # Each byte arrives well within the read timeout; only the deadline can end this.
+    fake_gemini.behaviour = lambda call: Trickle(json.dumps(gemini.images()).encode(), 0.05)
+    gateway = start_gateway(UPSTREAM_READ_TIMEOUT=1, REQUEST_DEADLINE=1.5,
+                            UPSTREAM_CONNECT_TIMEOUT=1)
+    started = time.monotonic()
+    error = assert_openai_error(generate(gateway), 504)
+    assert "REQUEST_DEADLINE" in error["message"]
+    assert 1.4 <= time.monotonic() - started < 2.5
+
+
+def test_60_mb_body_gets_a_413_answer(start_gateway, fake_gemini):
+    gateway = start_gateway()
+    response = requests.post(gateway.url + "/v1/images/generations", data=b"x" * (60 << 20),
+                             headers={**AUTH, "Content-Type": "application/json"}, timeout=60)
+    assert_openai_error(response, 413)
+    assert fake_gemini.calls == []
+    assert generate(gateway).status_code == 200
+
+
+def test_missing_token_is_401_without_upstream_call(start_gateway, fake_gemini):
+    gateway = start_gateway()
+    response = generate(gateway, headers={})
+    assert_openai_error(response, 401)
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+    assert fake_gemini.calls == []
+
+
+def test_missing_keys_stop_the_master_with_one_line():
+    result = run_to_exit({"PORT": "8000"})
+    assert result.returncode != 0
+    output = (result.stdout + result.stderr).strip()
+    assert "GEMINI_API_KEYS" in output
+    assert "Traceback" not in output
+    assert len(output.splitlines()) == 1
+
+
+# A non-numeric WEB_CONCURRENCY is parsed by gunicorn itself when it imports its config
+# module, before gunicorn.conf.py runs: its traceback is not ours to shorten (README).
+@pytest.mark.parametrize(("name", "value"), [("MAX_CONCURRENT", "lots"), ("PORT", "-1"),
+                                              ("RETRY_DELAY", "1s"), ("WEB_CONCURRENCY", "0")])
+def test_bad_values_stop_the_master_naming_the_variable(name, value):
+    result = run_to_exit({"GEMINI_API_KEYS": "k", name: value})
+    assert result.returncode != 0
+    output = (result.stdout + result.stderr).strip()
+    assert name in output and "Traceback" not in output
+    assert len(output.splitlines()) == 1
