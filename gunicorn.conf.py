@@ -5,9 +5,12 @@ so a bad value stops the master with one line instead of a worker restart loop, 
 creates no locks, sessions or sockets: each worker builds its own in create_app().
 """
 
+import glob
 import math
 import os
+import shutil
 import sys
+import tempfile
 
 from dotenv import load_dotenv
 
@@ -31,6 +34,18 @@ except ConfigError as error:
 _web_concurrency = os.environ.get("WEB_CONCURRENCY", "1").strip() or "1"
 if not _web_concurrency.isdigit() or not 1 <= int(_web_concurrency) <= 64:
     _fail(f"WEB_CONCURRENCY must be a whole number from 1 to 64, got {_web_concurrency!r}")
+
+# Metrics: each worker writes its samples to files in this folder and /metrics merges
+# them, whichever worker answers. Emptied at start so a previous run's counts do not leak.
+_metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "").strip()
+_own_metrics_dir = not _metrics_dir
+if _own_metrics_dir:
+    _metrics_dir = tempfile.mkdtemp(prefix="gateway-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = _metrics_dir
+else:
+    os.makedirs(_metrics_dir, exist_ok=True)
+    for _stale in glob.glob(os.path.join(_metrics_dir, "*.db")):
+        os.remove(_stale)
 
 bind = [f"0.0.0.0:{_settings.port}"]
 worker_class = "gevent"
@@ -78,3 +93,15 @@ def when_ready(server):
             "PROXY_AUTH_KEYS is empty: the gateway is OPEN to anyone who can reach it%s",
             "" if s.demo else ", spending your Gemini quota. Set PROXY_AUTH_KEYS.",
         )
+
+
+def child_exit(server, worker):
+    # What prometheus_client's mark_process_dead does, without importing the library into
+    # the master: a dead worker's live gauges (in-flight calls, key states) must go.
+    for path in glob.glob(os.path.join(_metrics_dir, f"gauge_live*_{worker.pid}.db")):
+        os.remove(path)
+
+
+def on_exit(server):
+    if _own_metrics_dir:
+        shutil.rmtree(_metrics_dir, ignore_errors=True)

@@ -39,7 +39,13 @@ class Settings:
     max_upstream_bytes: int = 64 * MIB
     default_model: str = DEFAULT_MODEL
     log_level: str = "info"
+    log_format: str = "text"
+    log_prompts: bool = False
     demo: bool = False
+    admin_token: str | None = field(default=None, repr=False)
+    metrics_auth: bool = False
+    models_cache_ttl: float = 600.0
+    cors_origins: tuple[str, ...] = ()
 
     @property
     def auth_enabled(self) -> bool:
@@ -48,7 +54,8 @@ class Settings:
     @property
     def secrets(self) -> tuple[str, ...]:
         """Every value that must never be printed."""
-        return self.gemini_api_keys + self.proxy_auth_keys
+        admin = (self.admin_token,) if self.admin_token else ()
+        return self.gemini_api_keys + self.proxy_auth_keys + admin
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -68,6 +75,8 @@ class Settings:
                 "(or set DEMO=true to run on the built-in offline demo upstream)"
             )
         settings = cls(**values)
+        if settings.metrics_auth and not settings.admin_token:
+            raise ConfigError("METRICS_AUTH=true needs ADMIN_TOKEN: the token /metrics asks for")
         if settings.request_deadline < settings.upstream_connect_timeout:
             raise ConfigError(
                 "REQUEST_DEADLINE must be at least UPSTREAM_CONNECT_TIMEOUT (seconds)"
@@ -135,6 +144,33 @@ def _log_level(name: str, raw: str) -> str:
     return level
 
 
+def _secret(name: str, raw: str) -> str:
+    if any(ch.isspace() for ch in raw) or len(raw) < 16:
+        raise ConfigError(f"{name} must be at least 16 characters without spaces")
+    return raw
+
+
+def _log_format(name: str, raw: str) -> str:
+    if raw.lower() not in ("text", "json"):
+        raise ConfigError(f"{name} must be text or json, got {raw!r}")
+    return raw.lower()
+
+
+def _origins(name: str, raw: str) -> tuple[str, ...]:
+    """``*`` or a comma-separated list of origins such as ``https://app.example.com``."""
+    origins = tuple(dict.fromkeys(o.strip().rstrip("/") for o in raw.split(",") if o.strip()))
+    if origins == ("*",):
+        return origins
+    for origin in origins:
+        scheme, _, host = origin.partition("://")
+        if scheme not in ("http", "https") or not host or "/" in host or origin == "*":
+            raise ConfigError(
+                f"{name} must be * or comma-separated origins like https://app.example.com, "
+                f"got {origin!r}"
+            )
+    return origins
+
+
 def _boolean(name: str, raw: str) -> bool:
     lowered = raw.lower()
     if lowered in ("1", "true", "yes", "on"):
@@ -160,7 +196,13 @@ _PARSERS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "MAX_UPSTREAM_BYTES": ("max_upstream_bytes", _integer(1024, 4096 * MIB)),
     "DEFAULT_MODEL": ("default_model", _model),
     "LOG_LEVEL": ("log_level", _log_level),
+    "LOG_FORMAT": ("log_format", _log_format),
+    "LOG_PROMPTS": ("log_prompts", _boolean),
     "DEMO": ("demo", _boolean),
+    "ADMIN_TOKEN": ("admin_token", _secret),
+    "METRICS_AUTH": ("metrics_auth", _boolean),
+    "MODELS_CACHE_TTL": ("models_cache_ttl", _seconds(0, 86400)),
+    "CORS_ORIGINS": ("cors_origins", _origins),
 }
 
 VARIABLES = tuple(_PARSERS)

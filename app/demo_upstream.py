@@ -22,6 +22,8 @@ from urllib3 import HTTPResponse
 DEMO_BASE_URL = "http://demo-upstream.invalid/v1beta/openai"
 MAX_SIDE = 1024
 DEFAULT_SIDE = 512
+DEMO_MODELS = ("gemini-2.5-flash", "gemini-2.5-flash-image", "gemini-3-pro-image-preview",
+               "imagen-4.0-generate-001", "text-embedding-004")
 
 
 def demo_png(prompt: str, width: int, height: int) -> bytes:
@@ -73,6 +75,10 @@ class DemoUpstreamAdapter(BaseAdapter):
                 for i in range(max(1, min(count, 4)))
             ]
             return _response(request, 200, {"created": int(time.time()), "data": images})
+        if request.method == "GET" and (request.path_url or "").endswith("/models"):
+            return _response(request, 200, {"object": "list", "data": [
+                {"id": f"models/{name}", "object": "model", "owned_by": "google"}
+                for name in DEMO_MODELS]})
         return _response(
             request, 404, [{"error": {"code": 404, "message": "Not found in demo upstream",
                                       "status": "NOT_FOUND"}}]

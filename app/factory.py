@@ -8,12 +8,16 @@ from dataclasses import dataclass
 
 from flask import Flask
 
+from . import admin, api, probes, request_lifecycle
 from .auth import TokenChecker
 from .config import Settings
+from .cors import Cors
 from .demo_upstream import DEMO_BASE_URL, DemoUpstreamAdapter
 from .error_handlers import register_error_handlers
 from .key_pool import KeyPool
 from .logs import configure_logging
+from .metrics import Metrics
+from .models_catalog import ModelCatalog
 from .redaction import Redactor
 from .upstream import UpstreamClient, build_session
 
@@ -27,7 +31,11 @@ class Gateway:
     settings: Settings
     pool: KeyPool
     tokens: TokenChecker
+    admin_tokens: TokenChecker
     upstream: UpstreamClient
+    models: ModelCatalog
+    metrics: Metrics
+    cors: Cors
     redact: Redactor
 
 
@@ -51,17 +59,23 @@ def create_app(config: Settings | Mapping[str, str] | None = None) -> Flask:
     if settings.demo:
         session.mount(DEMO_BASE_URL, DemoUpstreamAdapter())
     pool = KeyPool(settings.gemini_api_keys)
+    metrics = Metrics(pool)
+    upstream = UpstreamClient(settings, pool, session, observer=metrics)
     app.extensions["gateway"] = Gateway(
         settings=settings,
         pool=pool,
         tokens=TokenChecker(settings.proxy_auth_keys),
-        upstream=UpstreamClient(settings, pool, session),
+        admin_tokens=TokenChecker([settings.admin_token] if settings.admin_token else []),
+        upstream=upstream,
+        models=ModelCatalog(upstream, settings.models_cache_ttl),
+        metrics=metrics,
+        cors=Cors(settings.cors_origins),
         redact=Redactor(settings.secrets),
     )
 
-    from .api import bp as api_bp
-
-    app.register_blueprint(api_bp)
+    for blueprint in (api.bp, probes.bp, admin.bp):
+        app.register_blueprint(blueprint)
+    request_lifecycle.install(app)
     register_error_handlers(app)
     return app
 

@@ -16,7 +16,8 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import TypeVar
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -28,6 +29,7 @@ from .cooldown import cooldown_until
 from .errors import (
     BadGateway,
     ContentPolicyViolation,
+    GatewayError,
     GatewayTimeout,
     ModelNotFound,
     QueueFull,
@@ -44,13 +46,29 @@ log = logging.getLogger("gateway.upstream")
 CHUNK_BYTES = 256 * 1024
 QUEUE_FULL_RETRY_AFTER = 5.0
 USER_AGENT = "gemini-image-gateway/0.1"
+T = TypeVar("T")
+
+
+class UpstreamObserver:
+    """Told about every upstream attempt; the metrics implement it. Does nothing itself."""
+
+    def attempt(self, masked_key: str, outcome: str, seconds: float) -> None:
+        pass
+
+    def in_flight(self, delta: int) -> None:
+        pass
+
+    def queue_wait(self, seconds: float) -> None:
+        pass
 
 
 @dataclass
-class GenerationResult:
-    body: dict
-    key: str = field(repr=False)
-    attempts: int
+class UpstreamTrace:
+    """What one client request cost upstream, for its access log line."""
+
+    attempts: int = 0
+    key: str | None = None  # masked: the last key used
+    queue_wait: float = 0.0
 
 
 def build_session(settings: Settings) -> requests.Session:
@@ -78,74 +96,112 @@ class UpstreamClient:
         pool: KeyPool,
         session: requests.Session,
         *,
+        observer: UpstreamObserver | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self.settings = settings
         self.pool = pool
         self.session = session
+        self.observer = observer or UpstreamObserver()
         self._monotonic = monotonic
         self._wall_clock = wall_clock
         self._slots = threading.BoundedSemaphore(settings.max_concurrent)
-        self._url = settings.gemini_base_url + "/images/generations"
 
-    def generate_images(self, payload: dict) -> GenerationResult:
+    def generate_images(self, payload: dict, trace: UpstreamTrace | None = None) -> dict:
         """Send ``payload`` to Gemini and return the OpenAI-shaped answer, or raise."""
+        return self.call("POST", "/images/generations", payload, images_from, trace)
+
+    def list_models(self, trace: UpstreamTrace | None = None) -> list[dict]:
+        """Gemini's model list (``GET {base}/models``), every family."""
+        return self.call("GET", "/models", None, models_from, trace)
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        payload: dict | None,
+        parse: Callable[[bytes], T],
+        trace: UpstreamTrace | None = None,
+    ) -> T:
+        """One client request upstream: a slot, then keys in turn until one answers 200."""
+        trace = trace if trace is not None else UpstreamTrace()
         # No usable key: say so at once rather than after queueing for a slot.
         self.pool.check_available()
-        if not self._slots.acquire(timeout=self.settings.queue_timeout):
+        queued_at = self._monotonic()
+        acquired = self._slots.acquire(timeout=self.settings.queue_timeout)
+        trace.queue_wait = self._monotonic() - queued_at
+        self.observer.queue_wait(trace.queue_wait)
+        if not acquired:
             raise QueueFull(
                 "The gateway is at its limit of concurrent upstream calls; retry shortly.",
                 retry_after=QUEUE_FULL_RETRY_AFTER,
             )
+        self.observer.in_flight(+1)
         try:
             deadline = self._monotonic() + self.settings.request_deadline
             with _deadline_guard(self.settings.request_deadline):
-                return self._generate_with_failover(payload, deadline)
+                return self._with_failover(method, path, payload, parse, deadline, trace)
         finally:
+            self.observer.in_flight(-1)
             self._slots.release()
 
-    def _generate_with_failover(self, payload: dict, deadline: float) -> GenerationResult:
+    def _with_failover(self, method, path, payload, parse, deadline, trace):
         tried: set[str] = set()
-        attempts = 0
         while True:
             key = self.pool.acquire(exclude=tried)
             tried.add(key)
-            status, body, key_attempts = self._send(key, payload, deadline)
-            attempts += key_attempts
+            trace.key = mask(key)
+            started = self._monotonic()
+            status, body = self._send(key, method, path, payload, deadline, trace)
+            elapsed = self._monotonic() - started
             if status == 200:
-                answer = images_from(body)
+                try:
+                    answer = parse(body)
+                except ContentPolicyViolation:
+                    self.pool.record_success(key)
+                    self.observer.attempt(trace.key, "filtered", elapsed)
+                    raise
+                except GatewayError as exc:
+                    self.pool.record_failure(key, "bad_body", exc.message)
+                    self.observer.attempt(trace.key, "bad_body", elapsed)
+                    raise
                 self.pool.record_success(key)
-                return GenerationResult(answer, key, attempts)
+                self.observer.attempt(trace.key, "success", elapsed)
+                return answer
 
             error = parse_error(status, body)
             if status == 429:
                 until = cooldown_until(error, self._wall_clock())
                 self.pool.cool(key, until, error.reason_text())
+                self.observer.attempt(trace.key, "rate_limited", elapsed)
                 log.warning(
                     "key %s rate limited for %.0f s (%s); trying another key",
-                    mask(key), until - self._wall_clock(), error.quota_ids or "no quota id",
+                    trace.key, until - self._wall_clock(), error.quota_ids or "no quota id",
                 )
                 continue
             fault = error.key_fault
             if fault is not None:
                 self.pool.disable(key, fault)
-                log.error("key %s taken out of rotation: %s", mask(key), fault)
+                self.observer.attempt(trace.key, "key_rejected", elapsed)
+                log.error("key %s taken out of rotation: %s", trace.key, fault)
                 continue
             if status >= 500:
                 self.pool.record_failure(key, "upstream_5xx", error.reason_text())
+                self.observer.attempt(trace.key, "upstream_5xx", elapsed)
                 raise BadGateway(
-                    f"Gemini failed after {key_attempts} attempt(s): HTTP {status}: "
+                    f"Gemini failed after {trace.attempts} attempt(s): HTTP {status}: "
                     f"{error.message}"
                 )
             self.pool.record_failure(key, "client_error", error.reason_text())
+            self.observer.attempt(trace.key, "client_error", elapsed)
             if status == 404:
                 raise ModelNotFound(error.message)
             raise UpstreamRejected(
                 status, error.message, code=(error.status or "").lower() or None
             )
 
-    def _send(self, key: str, payload: dict, deadline: float) -> tuple[int, bytes, int]:
+    def _send(self, key, method, path, payload, deadline, trace) -> tuple[int, bytes]:
         """One call with one key (urllib3 retries 5xx and connect errors inside it)."""
         remaining = deadline - self._monotonic()
         if remaining <= 0:
@@ -154,46 +210,58 @@ class UpstreamClient:
             min(self.settings.upstream_connect_timeout, remaining),
             min(self.settings.upstream_read_timeout, remaining),
         )
+        started = self._monotonic()
+        trace.attempts += 1
         try:
-            response = self.session.post(
-                self._url,
+            response = self.session.request(
+                method,
+                self.settings.gemini_base_url + path,
                 json=payload,
                 headers={"Authorization": f"Bearer {key}"},
                 timeout=timeout,
                 stream=True,
             )
         except requests.exceptions.ReadTimeout:
-            self.pool.record_failure(key, "timeout", "read timeout")
+            self._failed(key, "timeout", "read timeout", started)
             raise GatewayTimeout("Gemini did not answer within the read timeout.") from None
         except requests.exceptions.RequestException as exc:
-            self.pool.record_failure(key, "connection", type(exc).__name__)
+            self._failed(key, "connection", type(exc).__name__, started)
             raise BadGateway(f"Could not get an answer from Gemini ({_describe(exc)}).") from None
         with response:
             retries = getattr(response.raw, "retries", None)
-            attempts = 1 + len(retries.history) if retries is not None else 1
-            body = self._read_body(key, response, deadline)
-            return response.status_code, body, attempts
+            for _ in retries.history if retries is not None else ():
+                trace.attempts += 1
+                self.observer.attempt(mask(key), "retried", 0.0)
+            return response.status_code, self._read_body(key, response, deadline, started)
 
-    def _read_body(self, key: str, response: requests.Response, deadline: float) -> bytes:
+    def _failed(self, key: str, outcome: str, detail: str, started: float) -> None:
+        self.pool.record_failure(key, outcome, detail)
+        self.observer.attempt(mask(key), outcome, self._monotonic() - started)
+
+    def _read_body(self, key, response, deadline, started) -> bytes:
         limit = self.settings.max_upstream_bytes
         declared = response.headers.get("Content-Length", "")
+        too_large = UpstreamTooLarge(f"Gemini's answer is larger than {limit} bytes.")
         if declared.isdigit() and int(declared) > limit:
-            raise UpstreamTooLarge(f"Gemini's answer is larger than {limit} bytes.")
+            self._failed(key, "too_large", too_large.message, started)
+            raise too_large
         chunks: list[bytes] = []
         size = 0
         try:
             for chunk in response.raw.stream(CHUNK_BYTES, decode_content=True):
                 size += len(chunk)
                 if size > limit:
-                    raise UpstreamTooLarge(f"Gemini's answer is larger than {limit} bytes.")
+                    self._failed(key, "too_large", too_large.message, started)
+                    raise too_large
                 if self._monotonic() > deadline:
+                    self._failed(key, "timeout", "deadline in body", started)
                     raise GatewayTimeout("REQUEST_DEADLINE passed while Gemini was answering.")
                 chunks.append(chunk)
         except ReadTimeoutError:
-            self.pool.record_failure(key, "timeout", "read timeout in body")
+            self._failed(key, "timeout", "read timeout in body", started)
             raise GatewayTimeout("Gemini stopped sending within the read timeout.") from None
         except (Urllib3Error, OSError) as exc:
-            self.pool.record_failure(key, "connection", type(exc).__name__)
+            self._failed(key, "connection", type(exc).__name__, started)
             raise BadGateway("The connection to Gemini broke while it was answering.") from None
         return b"".join(chunks)
 
@@ -223,6 +291,18 @@ def images_from(body: bytes) -> dict:
     if not isinstance(created, int) or isinstance(created, bool):
         created = int(time.time())
     return {"created": created, "data": images}
+
+
+def models_from(body: bytes) -> list[dict]:
+    """The ``data`` list of Gemini's ``GET /models`` answer."""
+    try:
+        document = json.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise BadGateway("Gemini answered the model list with a body that is not JSON.") from None
+    data = document.get("data") if isinstance(document, dict) else None
+    if not isinstance(data, list):
+        raise BadGateway("Gemini answered the model list without a list of models.")
+    return [item for item in data if isinstance(item, dict) and isinstance(item.get("id"), str)]
 
 
 def _describe(exc: requests.exceptions.RequestException) -> str:

@@ -1,4 +1,5 @@
 import pytest
+from flask.testing import FlaskClient
 
 from app import create_app
 from app.config import VARIABLES
@@ -12,7 +13,8 @@ IMAGES_URL = BASE + "/images/generations"
 @pytest.fixture(autouse=True)
 def hermetic_environment(monkeypatch):
     """No test sees the developer's configuration."""
-    for name in (*VARIABLES, "WEB_CONCURRENCY", "FORWARDED_ALLOW_IPS"):
+    for name in (*VARIABLES, "WEB_CONCURRENCY", "FORWARDED_ALLOW_IPS",
+                 "PROMETHEUS_MULTIPROC_DIR"):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -28,9 +30,23 @@ def gateway_env(**overrides):
     return env
 
 
+class ClosingClient(FlaskClient):
+    """Reads and closes every response, as a WSGI server does, so the callbacks that run
+    when a response is closed (access line, request metrics) have run when it returns."""
+
+    def open(self, *args, **kwargs):
+        kwargs.setdefault("buffered", True)
+        return super().open(*args, **kwargs)
+
+
 @pytest.fixture
 def make_app():
-    return lambda **overrides: create_app(gateway_env(**overrides))
+    def make(**overrides):
+        app = create_app(gateway_env(**overrides))
+        app.test_client_class = ClosingClient
+        return app
+
+    return make
 
 
 @pytest.fixture

@@ -1,0 +1,68 @@
+"""Around every request: its id, CORS, the access line and the request metrics."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from flask import Flask, Response, current_app, g, request
+
+from .request_ids import HEADER, request_id_from
+from .upstream import UpstreamTrace
+
+access_log = logging.getLogger("gateway.access")
+
+
+def install(app: Flask) -> None:
+    app.before_request(_start)
+    app.after_request(_finish)
+
+
+def _start() -> Response | None:
+    g.started = time.perf_counter()
+    g.request_id = request_id_from(request.headers.get(HEADER))
+    g.trace = UpstreamTrace()
+    g.images = None
+    g.prompt = None
+    return current_app.extensions["gateway"].cors.preflight()
+
+
+def _finish(response: Response) -> Response:
+    gateway = current_app.extensions["gateway"]
+    request_id = getattr(g, "request_id", None) or request_id_from(None)
+    response.headers[HEADER] = request_id
+    gateway.cors.decorate(response)
+
+    started = getattr(g, "started", time.perf_counter())
+    trace = getattr(g, "trace", None) or UpstreamTrace()
+    route = request.url_rule.rule if request.url_rule is not None else "unmatched"
+    fields = {
+        "method": request.method,
+        "path": request.path,
+        "status": response.status_code,
+        "attempts": trace.attempts,
+        "key": trace.key,
+        "images": g.get("images"),
+    }
+    if gateway.settings.log_prompts and g.get("prompt") is not None:
+        fields["prompt"] = g.prompt
+
+    def log_when_sent() -> None:
+        # Runs when the server closes the response: the latency includes sending the body.
+        seconds = time.perf_counter() - started
+        gateway.metrics.request_done(route, fields["method"], fields["status"], seconds)
+        fields["latency_ms"] = round(seconds * 1000, 1)
+        access_log.info(_access_text(fields), extra={"request_id": request_id,
+                                                     "access": fields})
+
+    response.call_on_close(log_when_sent)
+    return response
+
+
+def _access_text(fields: dict) -> str:
+    text = (f'{fields["method"]} {fields["path"]} {fields["status"]} {fields["latency_ms"]}ms '
+            f'attempts={fields["attempts"]} key={fields["key"] or "-"} '
+            f'images={fields["images"] if fields["images"] is not None else "-"}')
+    if "prompt" in fields:
+        text += f" prompt={fields['prompt']!r}"
+    return text
