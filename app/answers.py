@@ -15,13 +15,7 @@ _IMAGES_HEAD = re.compile(rb'^\s*\{.*?"data"\s*:\s*\[\s*\{\s*"b64_json"\s*:\s*"'
 
 def images_from(body: bytes) -> dict:
     """The OpenAI answer from Gemini's 200 body; zero images means the safety filter spoke."""
-    try:
-        document = json.loads(body)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        raise BadGateway("Gemini answered 200 with a body that is not JSON.") from None
-    data = document.get("data") if isinstance(document, dict) else None
-    if not isinstance(data, list):
-        raise BadGateway("Gemini answered 200 without a list of images.")
+    document, data = _data_list(body, "images")
     images = []
     for item in data:
         if isinstance(item, dict) and isinstance(item.get("b64_json"), str) and item["b64_json"]:
@@ -42,14 +36,20 @@ def images_from(body: bytes) -> dict:
 
 def models_from(body: bytes) -> list[dict]:
     """The ``data`` list of Gemini's ``GET /models`` answer."""
+    _, data = _data_list(body, "models")
+    return [item for item in data if isinstance(item, dict) and isinstance(item.get("id"), str)]
+
+
+def _data_list(body: bytes, what: str) -> tuple[dict, list]:
+    """The JSON object of a 200 answer and its ``data`` list, or ``BadGateway``."""
     try:
         document = json.loads(body)
     except (ValueError, UnicodeDecodeError, RecursionError):
-        raise BadGateway("Gemini answered the model list with a body that is not JSON.") from None
+        raise BadGateway(f"Gemini answered 200 with a body that is not JSON ({what}).") from None
     data = document.get("data") if isinstance(document, dict) else None
     if not isinstance(data, list):
-        raise BadGateway("Gemini answered the model list without a list of models.")
-    return [item for item in data if isinstance(item, dict) and isinstance(item.get("id"), str)]
+        raise BadGateway(f"Gemini answered 200 without a list of {what}.")
+    return document, data
 
 
 def looks_like_images(head: bytes) -> bool:
