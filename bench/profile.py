@@ -1,0 +1,112 @@
+"""Where the gateway worker spends its CPU: py-spy samples during a load, summarised.
+
+py-spy reads the worker's memory from outside (``--nonblocking``: the worker is never
+paused) and runs on the load core, so profiling barely disturbs the core under test.
+Idle samples (the gevent hub waiting in epoll) are left out: shares are of busy time.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+from .processes import LOAD_CORE, pinned
+
+SAMPLE_RATE = 200
+_FRAME = re.compile(r"^(?P<function>.*) \((?P<file>[^()]*?)(?::(?P<line>\d+))?\)$")
+# The product's layers, by the file a frame comes from: the first match names the layer.
+_LAYERS = (
+    ("json (parse / serialise)", ("json/",)),
+    ("logging", ("logging/",)),
+    ("app (gateway code)", ("/app/",)),
+    ("requests / urllib3 / http.client (upstream call)",
+     ("requests/", "urllib3/", "http/client.py")),
+    ("flask / werkzeug", ("flask/", "werkzeug/")),
+    ("gunicorn (client I/O)", ("gunicorn/",)),
+)
+_TRANSPARENT = ("gevent/", "/socket.py", "/selectors.py", "/ssl.py")
+
+
+def py_spy() -> str | None:
+    here = Path(sys.executable).with_name("py-spy")
+    return str(here) if here.exists() else shutil.which("py-spy")
+
+
+def start_recording(pid: int, seconds: int, out: Path) -> subprocess.Popen:
+    command = pinned(LOAD_CORE, [
+        py_spy() or "py-spy", "record", "--pid", str(pid), "--duration", str(seconds),
+        "--rate", str(SAMPLE_RATE), "--nonblocking", "--format", "raw", "--output", str(out),
+    ])
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            stdin=subprocess.DEVNULL, text=True)
+
+
+def finish_recording(recorder: subprocess.Popen, timeout: float) -> None:
+    try:
+        _, errors = recorder.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        recorder.kill()
+        recorder.communicate(timeout=5)
+        raise RuntimeError("py-spy did not finish in time") from None
+    if recorder.returncode != 0:
+        raise RuntimeError(f"py-spy failed: {errors.strip()[-400:]}")
+
+
+def read_collapsed(path: Path) -> Counter:
+    """py-spy's raw format: one ``frame;frame;...;leaf count`` line per distinct stack."""
+    stacks: Counter = Counter()
+    for line in path.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if stack and count.isdigit():
+            stacks[tuple(stack.split(";"))] += int(count)
+    return stacks
+
+
+def summarise(stacks: Counter, top: int = 15) -> dict:
+    """Shares of busy samples: by layer, by function itself (self), by function and callees."""
+    total = sum(stacks.values())
+    self_time: Counter = Counter()
+    inclusive: Counter = Counter()
+    layers: Counter = Counter()
+    for frames, count in stacks.items():
+        names = [_short(frame) for frame in frames]
+        self_time[names[-1]] += count
+        for name in set(names):
+            inclusive[name] += count
+        layers[_layer(frames)] += count
+
+    def shares(counter: Counter) -> list[list]:
+        return [[name, round(count / total, 4)] for name, count in counter.most_common(top)]
+
+    return {"samples": total, "layers": shares(layers), "self": shares(self_time),
+            "inclusive": shares(inclusive)}
+
+
+def _layer(frames: tuple[str, ...]) -> str:
+    """The innermost frame of a named layer; socket and gevent frames count for their caller.
+
+    So a ``sendall`` that gunicorn makes is client I/O, a ``recv_into`` that http.client
+    makes is the upstream call, and a stack of nothing but gevent is the hub itself.
+    """
+    for frame in reversed(frames):
+        if any(marker in frame for marker in _TRANSPARENT):
+            continue
+        for layer, markers in _LAYERS:
+            if any(marker in frame for marker in markers):
+                return layer
+    if any("gevent/" in frame for frame in frames):
+        return "gevent hub (scheduling, timers)"
+    return "other (interpreter, C code)"
+
+
+def _short(frame: str) -> str:
+    """``function (file:line)`` as ``function (package/file.py)``: lines merged."""
+    match = _FRAME.match(frame)
+    if not match:
+        return frame
+    parts = Path(match["file"]).parts
+    return f"{match['function']} ({'/'.join(parts[-2:])})"
