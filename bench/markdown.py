@@ -32,7 +32,15 @@ def render(results: dict, scenarios: tuple[Scenario, ...]) -> str:
         met = {True: "yes", False: "**no**", None: "—"}[row["met"]] if row["goal"] != "—" else ""
         lines.append(f"| {row['scenario']} | {row['figure']} | {fmt(row['value'])} | "
                      f"{row['goal']} | {met} |")
-    lines += ["", "## Every contender", ""]
+    lines += [
+        "", "## Every contender", "",
+        "*proxy CPU ms/req*: utime + stime of the proxy's worker process over the requests "
+        "wrk completed (with a slow upstream an upper bound: work on requests still in flight "
+        "at the end counts, they do not). *proxy core busy*: CPU seconds per second. *proxy "
+        "peak RSS*: VmHWM of the worker, reset before the run. *RSS per in-flight*: (peak − "
+        "RSS before the run) ÷ connections.",
+        "",
+    ]
     for scenario in scenarios:
         figures = results["summary"].get(scenario.id)
         if figures is None:
@@ -55,6 +63,7 @@ def render(results: dict, scenarios: tuple[Scenario, ...]) -> str:
                 f"{name.replace('_', ' ')} {fmt(value)}" for name, value in paired.items())
                 + "."]
         lines.append("")
+    lines += _memory_stages(results.get("memory_stages", {}))
     for scenario_id, profile in results.get("profiles", {}).items():
         lines += _profile(scenario_id, profile)
     return "\n".join(lines).rstrip() + "\n"
@@ -82,6 +91,30 @@ def _profile(scenario_id: str, profile: dict) -> list[str]:
             cells += [f"`{name}`" if name and column != "layers" else name,
                       f"{share:.1%}" if share is not None else ""]
         lines.append("| " + " | | ".join(" | ".join(cells[j:j + 2]) for j in (0, 2, 4)) + " |")
+    return [*lines, ""]
+
+
+def _memory_stages(stages: dict) -> list[str]:
+    if not stages:
+        return []
+    lines = [
+        "## Memory of one answer, stage by stage (tracemalloc, in-process)",
+        "",
+        "In multiples of the upstream body: the peak during each stage, and what is still "
+        "held when it ends.",
+        "",
+        "| body | stage | peak | held after |",
+        "|---|---|---|---|",
+    ]
+    for scenario_id, traced in stages.items():
+        if "error" in traced:
+            lines.append(f"| {scenario_id} | not measured: {traced['error']} | | |")
+            continue
+        body = f"{scenario_id}: {traced['body_bytes'] / 1e6:.1f} MB, n={traced['images']}"
+        for stage in traced["stages"]:
+            lines.append(f"| {body} | {stage['stage']} | {stage['peak']:.2f}× | "
+                         f"{stage['held_after']:.2f}× |")
+            body = ""
     return [*lines, ""]
 
 

@@ -17,6 +17,7 @@ from .gateway import Credentials
 from .machine import describe
 from .markdown import render
 from .measure import check_answer, measure
+from .memory_stages import measure_stages
 from .processes import LOAD_CORE, PROXY_CORE, can_pin, raise_open_files_limit
 from .report import summarise, target_rows
 from .scenarios import Scenario, select
@@ -67,6 +68,7 @@ def run(options: Options) -> int:
                 for scenario in scenarios:
                     _repetition(scenario, repetition, options, work, credentials, deadline,
                                 rows, results["failures"])
+            results["memory_stages"] = _memory_stages(scenarios)
             if options.profile:
                 results["profiles"] = {
                     s.id: _profile(s, options, work, credentials, deadline)
@@ -78,7 +80,7 @@ def run(options: Options) -> int:
     results["runs"] = rows
     results["summary"] = summarise(rows)
     results["targets"] = target_rows(results["summary"])
-    _write(results, scenarios, options.label)
+    _write(results, scenarios, options.label, credentials)
     return 1 if results["failures"] else 0
 
 
@@ -134,6 +136,21 @@ def _profile(scenario: Scenario, options: Options, work: Path, credentials: Cred
     return summary
 
 
+def _memory_stages(scenarios: tuple[Scenario, ...]) -> dict:
+    """One large answer traced in-process: the copies behind S3's and S5's memory figures."""
+    stages = {}
+    for scenario in scenarios:
+        if scenario.id in ("S3", "S5"):
+            try:
+                stages[scenario.id] = measure_stages(scenario.body_bytes, scenario.images)
+            except RuntimeError as error:
+                stages[scenario.id] = {"error": str(error)}
+                continue
+            say(f"{scenario.id} memory: one answer peaks at "
+                f"{stages[scenario.id]['request_peak']:.1f}x its body size")
+    return stages
+
+
 def _headline(row: dict) -> str:
     text = (f"{row['requests_per_second']:9.1f} req/s {row['megabytes_per_second']:8.1f} MB/s"
             f"  p50 {row['latency_ms']['p50']:8.2f} ms  p99 {row['latency_ms']['p99']:8.2f} ms")
@@ -146,12 +163,18 @@ def _headline(row: dict) -> str:
     return text
 
 
-def _write(results: dict, scenarios: tuple[Scenario, ...], label: str) -> None:
+def _write(results: dict, scenarios: tuple[Scenario, ...], label: str,
+           credentials: Credentials) -> None:
+    texts = {f"{label}.json": json.dumps(results, indent=1) + "\n",
+             f"{label}.md": render(results, scenarios)}
+    # Results get committed: make sure no made-up key or token found its way in.
+    secrets = (*credentials.gemini_keys, credentials.client_token)
+    if any(secret in text for text in texts.values() for secret in secrets):
+        raise RuntimeError("a key or token reached the results; nothing written")
     RESULTS.mkdir(exist_ok=True)
-    json_path = RESULTS / f"{label}.json"
-    markdown_path = RESULTS / f"{label}.md"
-    json_path.write_text(json.dumps(results, indent=1) + "\n")
-    markdown_path.write_text(render(results, scenarios))
+    for name, text in texts.items():
+        (RESULTS / name).write_text(text)
+    json_path, markdown_path = RESULTS / f"{label}.json", RESULTS / f"{label}.md"
     say(f"wrote {markdown_path.relative_to(RESULTS.parent.parent)} and {json_path.name}")
     sys.stdout.write("\n" + markdown_path.read_text())
 
