@@ -5,6 +5,8 @@ from __future__ import annotations
 from .report import METRICS, fmt
 from .scenarios import Scenario
 
+_DIGITS = {"errors": 0, "cpu_ms": 3, "cpu_sys_ms": 3, "rss_in_flight": 3}
+
 
 def render(results: dict, scenarios: tuple[Scenario, ...]) -> str:
     machine = results["machine"]
@@ -54,8 +56,7 @@ def render(results: dict, scenarios: tuple[Scenario, ...]) -> str:
             "|---|" + "---|" * len(METRICS),
         ]
         for name, metrics in figures["contenders"].items():
-            cells = [fmt(metrics[key], 3 if key in ("cpu_ms", "cpu_sys_ms", "rss_in_flight") else 2)
-                     for key, _, _ in METRICS]
+            cells = [fmt(metrics[key], _DIGITS.get(key, 2)) for key, _, _ in METRICS]
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
         paired = {name: value for name, value in figures["paired"].items() if value}
         if paired:
@@ -79,13 +80,13 @@ def _profile(scenario_id: str, profile: dict) -> list[str]:
         f"Collapsed stacks: `{profile['file']}` (open in speedscope.app or flamegraph.pl).",
         "",
         "| layer (innermost) | share | | function itself (self) | share | "
-        "| function with callees | share |",
+        "| gateway call, with callees | share |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    rows = max(len(profile["layers"]), len(profile["self"]), len(profile["inclusive"]))
+    rows = max(len(profile["layers"]), len(profile["self"]), len(profile["gateway_calls"]))
     for i in range(min(rows, 12)):
         cells = []
-        for column in ("layers", "self", "inclusive"):
+        for column in ("layers", "self", "gateway_calls"):
             entries = profile[column]
             name, share = entries[i] if i < len(entries) else ("", None)
             cells += [f"`{name}`" if name and column != "layers" else name,

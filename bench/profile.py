@@ -18,17 +18,19 @@ from .processes import LOAD_CORE, pinned
 
 SAMPLE_RATE = 200
 _FRAME = re.compile(r"^(?P<function>.*) \((?P<file>[^()]*?)(?::(?P<line>\d+))?\)$")
-# The product's layers, by the file a frame comes from: the first match names the layer.
+# The product's layers, by the directory or file a frame's source is in (py-spy names it
+# relative to sys.path, e.g. `app/upstream.py`, `flask/json/provider.py`).
+_GATEWAY = ("app/",)
 _LAYERS = (
     ("json (parse / serialise)", ("json/",)),
     ("logging", ("logging/",)),
-    ("app (gateway code)", ("/app/",)),
+    ("app (gateway code)", _GATEWAY),
     ("requests / urllib3 / http.client (upstream call)",
      ("requests/", "urllib3/", "http/client.py")),
     ("flask / werkzeug", ("flask/", "werkzeug/")),
     ("gunicorn (client I/O)", ("gunicorn/",)),
 )
-_TRANSPARENT = ("gevent/", "/socket.py", "/selectors.py", "/ssl.py")
+_TRANSPARENT = ("gevent/", "socket.py", "selectors.py", "ssl.py")
 
 
 def py_spy() -> str | None:
@@ -67,23 +69,35 @@ def read_collapsed(path: Path) -> Counter:
 
 
 def summarise(stacks: Counter, top: int = 15) -> dict:
-    """Shares of busy samples: by layer, by function itself (self), by function and callees."""
+    """Shares of busy samples: by layer, by function itself, by each call the gateway makes.
+
+    The last one counts, for every gateway function (``app/``) and every library function
+    it calls directly (``jsonify``, ``json.loads``, ``Session.post``...), the samples with
+    that call on the stack: what each step of a request costs, callees included.
+    """
     total = sum(stacks.values())
     self_time: Counter = Counter()
-    inclusive: Counter = Counter()
+    gateway_calls: Counter = Counter()
     layers: Counter = Counter()
     for frames, count in stacks.items():
         names = [_short(frame) for frame in frames]
         self_time[names[-1]] += count
-        for name in set(names):
-            inclusive[name] += count
         layers[_layer(frames)] += count
+        ours = [_in(frame, _GATEWAY) for frame in frames]
+        calls = set()
+        for depth, is_ours in enumerate(ours):
+            if is_ours:
+                calls.add(names[depth])
+                if depth + 1 < len(frames) and not ours[depth + 1]:
+                    calls.add(names[depth + 1])
+        for name in calls:
+            gateway_calls[name] += count
 
     def shares(counter: Counter) -> list[list]:
         return [[name, round(count / total, 4)] for name, count in counter.most_common(top)]
 
     return {"samples": total, "layers": shares(layers), "self": shares(self_time),
-            "inclusive": shares(inclusive)}
+            "gateway_calls": shares(gateway_calls)}
 
 
 def _layer(frames: tuple[str, ...]) -> str:
@@ -93,14 +107,21 @@ def _layer(frames: tuple[str, ...]) -> str:
     makes is the upstream call, and a stack of nothing but gevent is the hub itself.
     """
     for frame in reversed(frames):
-        if any(marker in frame for marker in _TRANSPARENT):
+        if _in(frame, _TRANSPARENT):
             continue
         for layer, markers in _LAYERS:
-            if any(marker in frame for marker in markers):
+            if _in(frame, markers):
                 return layer
-    if any("gevent/" in frame for frame in frames):
+    if any(_in(frame, ("gevent/",)) for frame in frames):
         return "gevent hub (scheduling, timers)"
     return "other (interpreter, C code)"
+
+
+def _in(frame: str, places: tuple[str, ...]) -> bool:
+    """Whether the frame's source file is under one of ``places`` (``json/``, ``socket.py``)."""
+    match = _FRAME.match(frame)
+    path = "/" + (match["file"] if match else frame)
+    return any(f"/{place}" in path for place in places)
 
 
 def _short(frame: str) -> str:

@@ -25,7 +25,7 @@ from .stack import CONTENDERS, running_stack
 from .wrk import run_wrk
 
 RESULTS = Path(__file__).with_name("results")
-PROFILED = ("S3", "S4", "S5")
+PROFILED = ("S2", "S3", "S4", "S5")
 
 
 @dataclass(frozen=True)
