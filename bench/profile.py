@@ -1,8 +1,10 @@
 """Where the gateway worker spends its CPU: py-spy samples during a load, summarised.
 
-py-spy reads the worker's memory from outside (``--nonblocking``: the worker is never
-paused) and runs on the load core, so profiling barely disturbs the core under test.
-Idle samples (the gevent hub waiting in epoll) are left out: shares are of busy time.
+py-spy runs on the load core and pauses the worker for each sample: without the pauses
+(``--nonblocking``) a fast-changing gevent stack was often read half old, half new, with
+frames under callers that never called them. The profiled runs are separate from the
+measured ones, so the pauses never reach a quoted figure. Idle samples (the gevent hub
+waiting in epoll) are left out: shares are of busy time.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ def py_spy() -> str | None:
 def start_recording(pid: int, seconds: int, out: Path) -> subprocess.Popen:
     command = pinned(LOAD_CORE, [
         py_spy() or "py-spy", "record", "--pid", str(pid), "--duration", str(seconds),
-        "--rate", str(SAMPLE_RATE), "--nonblocking", "--format", "raw", "--output", str(out),
+        "--rate", str(SAMPLE_RATE), "--threads", "--format", "raw", "--output", str(out),
     ])
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             stdin=subprocess.DEVNULL, text=True)
@@ -58,13 +60,19 @@ def finish_recording(recorder: subprocess.Popen, timeout: float) -> None:
         raise RuntimeError(f"py-spy failed: {errors.strip()[-400:]}")
 
 
-def read_collapsed(path: Path) -> Counter:
-    """py-spy's raw format: one ``frame;frame;...;leaf count`` line per distinct stack."""
+def read_collapsed(path: Path, main_thread: int) -> Counter:
+    """py-spy's raw format, ``thread (TID);frame;...;leaf count``: the main thread's stacks.
+
+    The worker's other threads are gevent's thread pool (it resolves host names), idle in a
+    lock wait that py-spy cannot tell from work; every greenlet runs on the main thread.
+    """
     stacks: Counter = Counter()
+    thread = f"thread ({main_thread})"
     for line in path.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
-        if stack and count.isdigit():
-            stacks[tuple(stack.split(";"))] += int(count)
+        frames = stack.split(";")
+        if frames[0] == thread and len(frames) > 1 and count.isdigit():
+            stacks[tuple(frames[1:])] += int(count)
     return stacks
 
 

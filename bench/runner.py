@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -36,6 +37,10 @@ class Options:
     label: str
     profile: bool
     budget_s: float  # no new measurement starts after this many seconds
+
+
+# A scenario that fails this way is recorded and the run goes on with the next one.
+_MEASUREMENT_ERRORS = (RuntimeError, OSError, subprocess.SubprocessError, ValueError, KeyError)
 
 
 class OutOfTime(Exception):
@@ -101,7 +106,7 @@ def _repetition(scenario: Scenario, repetition: int, options: Options, work: Pat
                 rows.append(row)
                 say(f"{scenario.id} rep {repetition + 1}/{options.repetitions} {name:8}"
                     f"{_headline(row)}")
-    except RuntimeError as error:
+    except _MEASUREMENT_ERRORS as error:
         failures.append(f"{scenario.id} rep {repetition + 1}: {error}")
         say(f"{scenario.id} rep {repetition + 1} FAILED: {error}")
 
@@ -125,10 +130,10 @@ def _profile(scenario: Scenario, options: Options, work: Path, credentials: Cred
                     stagger_ms=int(scenario.latency * 1000),
                     timeout_s=max(10.0, 5 * scenario.latency))
             profile.finish_recording(recorder, timeout=seconds + 30)
-    except RuntimeError as error:
+    except _MEASUREMENT_ERRORS as error:
         say(f"{scenario.id} profile FAILED: {error}")
         return {"error": str(error)}
-    summary = profile.summarise(profile.read_collapsed(out))
+    summary = profile.summarise(profile.read_collapsed(out, main_thread=gateway.proxy_pid))
     summary["busy_share"] = summary["samples"] / (seconds * profile.SAMPLE_RATE)
     summary["file"] = out.name
     say(f"{scenario.id} profile: {summary['samples']} samples; top layers "
