@@ -9,11 +9,13 @@ waiting in epoll) are left out: shares are of busy time.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 from .processes import LOAD_CORE, pinned
@@ -40,22 +42,22 @@ def py_spy() -> str | None:
     return str(here) if here.exists() else shutil.which("py-spy")
 
 
-def start_recording(pid: int, seconds: int, out: Path) -> subprocess.Popen:
+@contextlib.contextmanager
+def recording(pid: int, seconds: int, out: Path) -> Iterator[None]:
+    """py-spy records ``pid`` for ``seconds`` while the body runs; it never outlives it."""
     command = pinned(LOAD_CORE, [
         py_spy() or "py-spy", "record", "--pid", str(pid), "--duration", str(seconds),
         "--rate", str(SAMPLE_RATE), "--threads", "--format", "raw", "--output", str(out),
     ])
-    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            stdin=subprocess.DEVNULL, text=True)
-
-
-def finish_recording(recorder: subprocess.Popen, timeout: float) -> None:
+    recorder = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                stdin=subprocess.DEVNULL, text=True)
     try:
-        _, errors = recorder.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
+        yield
+        _, errors = recorder.communicate(timeout=seconds + 30)
+    except BaseException:
         recorder.kill()
         recorder.communicate(timeout=5)
-        raise RuntimeError("py-spy did not finish in time") from None
+        raise
     if recorder.returncode != 0:
         raise RuntimeError(f"py-spy failed: {errors.strip()[-400:]}")
 

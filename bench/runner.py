@@ -123,13 +123,12 @@ def _profile(scenario: Scenario, options: Options, work: Path, credentials: Cred
         with running_stack(scenario, work / f"{scenario.id}-profile", credentials) as stack:
             gateway = stack.contenders["gateway"]
             check_answer(gateway, stack, credentials.client_token)
-            recorder = profile.start_recording(gateway.proxy_pid, seconds, out)
-            time.sleep(0.5)  # py-spy attaches before the load starts
-            run_wrk(gateway.url, connections=scenario.connections, duration=seconds,
-                    token=credentials.client_token, images=scenario.images,
-                    stagger_ms=int(scenario.latency * 1000),
-                    timeout_s=max(10.0, 5 * scenario.latency))
-            profile.finish_recording(recorder, timeout=seconds + 30)
+            with profile.recording(gateway.proxy_pid, seconds, out):
+                time.sleep(0.5)  # py-spy attaches before the load starts
+                run_wrk(gateway.url, connections=scenario.connections, duration=seconds,
+                        token=credentials.client_token, images=scenario.images,
+                        stagger_ms=int(scenario.latency * 1000),
+                        timeout_s=max(10.0, 5 * scenario.latency))
     except _MEASUREMENT_ERRORS as error:
         say(f"{scenario.id} profile FAILED: {error}")
         return {"error": str(error)}
