@@ -96,7 +96,7 @@ def parse_error(http_status: int, body: bytes) -> GeminiError:
         return GeminiError(http_status, f"Gemini answered HTTP {http_status} with {text}")
 
     message = error.get("message")
-    message = message[:_MAX_MESSAGE] if isinstance(message, str) and message else None
+    message = _shortened(message) if isinstance(message, str) else None
     status = error.get("status") if isinstance(error.get("status"), str) else None
     reasons: set[str] = set()
     retry_delay: float | None = None
@@ -126,6 +126,18 @@ def parse_error(http_status: int, body: bytes) -> GeminiError:
         retry_delay=retry_delay,
         quota_ids=tuple(quota_ids),
     )
+
+
+def _shortened(message: str) -> str:
+    """At most ``_MAX_MESSAGE`` characters, cut at whitespace. A secret Gemini echoes
+    (secrets hold no whitespace) is then kept whole, for the redactor to mask, or left out
+    whole: never cut to a piece that no redactor recognises."""
+    if len(message) <= _MAX_MESSAGE:
+        return message
+    head = message[: _MAX_MESSAGE + 1]
+    cut = max((i for i, ch in enumerate(head) if ch.isspace()), default=0)
+    kept = head[:cut].rstrip()
+    return kept + " …" if kept else ""
 
 
 def _error_object(body: bytes) -> dict | None:
