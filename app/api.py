@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import logging
 
-from flask import Blueprint, current_app, g, jsonify, request
+from flask import Blueprint, Response, current_app, g, jsonify, request
 
+from .client_socket import disconnect_check
 from .errors import InvalidRequest
+from .relay import RelayedBody
 from .validation import parse_image_request
 
 bp = Blueprint("api", __name__, url_prefix="/v1")
@@ -22,11 +24,19 @@ def generate_images():
     g.prompt = image_request.payload["prompt"]
     if image_request.dropped:
         log.debug("dropped unsupported parameters: %s", ", ".join(image_request.dropped))
-    answer = gateway.upstream.generate_images(image_request.payload, g.trace)
-    images = len(answer["data"])
-    g.images = images
-    if images < image_request.n:
-        log.info("Gemini returned %d of %d images asked for", images, image_request.n)
+    answer = gateway.upstream.generate_images(
+        image_request.payload, g.trace, client_gone=disconnect_check(request.environ)
+    )
+    if isinstance(answer, RelayedBody):
+        # Large answers pass through as they arrive, already in OpenAI's shape.
+        # Not direct_passthrough: werkzeug would hand the bare iterable to the server and
+        # skip Response.close(), which writes the access line and the request metrics.
+        response = Response(answer, content_type="application/json")
+        if answer.content_length is not None:
+            response.content_length = answer.content_length
+        return response
+    if g.trace.images < image_request.n:
+        log.info("Gemini returned %d of %d images asked for", g.trace.images, image_request.n)
     return jsonify(answer)
 
 

@@ -11,7 +11,8 @@
     ├── QueueFull                 503 no concurrency slot within QUEUE_TIMEOUT; Retry-After
     ├── BadGateway                502 5xx after retries, garbage body, dropped connection
     │   └── UpstreamTooLarge      502 body over MAX_UPSTREAM_BYTES
-    └── GatewayTimeout            504 read timeout or REQUEST_DEADLINE passed
+    ├── GatewayTimeout            504 read timeout or REQUEST_DEADLINE passed
+    └── ClientDisconnected        499 the client left before Gemini was called
 
 A single Flask error handler turns any of them into
 ``{"error": {"message", "type", "param", "code"}}``.
@@ -119,6 +120,14 @@ class BadGateway(GatewayError):
 
 class UpstreamTooLarge(BadGateway):
     code = "upstream_response_too_large"
+
+
+class ClientDisconnected(GatewayError):
+    """The client closed its connection before the gateway called Gemini (nginx's 499)."""
+
+    status = 499
+    error_type = "invalid_request_error"
+    code = "client_closed_request"
 
 
 class GatewayTimeout(GatewayError):

@@ -22,7 +22,6 @@ def _start() -> Response | None:
     g.started = time.perf_counter()
     g.request_id = request_id_from(request.headers.get(HEADER))
     g.trace = UpstreamTrace()
-    g.images = None
     g.prompt = None
     return current_app.extensions["gateway"].cors.preflight()
 
@@ -41,8 +40,6 @@ def _finish(response: Response) -> Response:
         "path": request.path,
         "status": response.status_code,
         "attempts": trace.attempts,
-        "key": trace.key,
-        "images": g.get("images"),
     }
     if gateway.settings.log_prompts and g.get("prompt") is not None:
         fields["prompt"] = g.prompt
@@ -50,6 +47,8 @@ def _finish(response: Response) -> Response:
     def log_when_sent() -> None:
         # Runs when the server closes the response: the latency includes sending the body.
         seconds = time.perf_counter() - started
+        # Read now: a relayed answer counts its images as they pass.
+        fields["key"], fields["images"] = trace.key, trace.images
         gateway.metrics.request_done(route, fields["method"], fields["status"], seconds)
         fields["latency_ms"] = round(seconds * 1000, 1)
         access_log.info(_access_text(fields), extra={"request_id": request_id,

@@ -3,7 +3,8 @@
 Worst-case time of one request, with the defaults:
     QUEUE_TIMEOUT (30 s) waiting for a slot
   + REQUEST_DEADLINE (300 s) for everything upstream: every key tried, every 5xx retry and
-    its backoff (1 + 2 + 4 s), each attempt's connect (10 s) and read (180 s) timeouts.
+    its backoff (1 + 2 + 4 s), each attempt's connect (10 s) and read (180 s) timeouts, and
+    relaying a large answer.
 Under gevent the deadline is exact (a ``gevent.Timeout``); elsewhere it bounds each
 attempt's read timeout and is checked between body chunks.
 """
@@ -11,11 +12,10 @@ attempt's read timeout and is checked between body chunks.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -24,10 +24,12 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.exceptions import ReadTimeoutError
 
+from .answers import images_from, looks_like_images, models_from
 from .config import Settings
 from .cooldown import cooldown_until
 from .errors import (
     BadGateway,
+    ClientDisconnected,
     ContentPolicyViolation,
     GatewayError,
     GatewayTimeout,
@@ -39,10 +41,13 @@ from .errors import (
 from .gemini_errors import parse_error
 from .key_pool import KeyPool
 from .redaction import mask
+from .relay import RelayedBody
 from .retry_policy import upstream_retry
 
 log = logging.getLogger("gateway.upstream")
 
+# Answers are read in chunks of this size; a 200 whose first chunk fills it is "large"
+# and, if it opens like an images answer, is relayed rather than held whole.
 CHUNK_BYTES = 256 * 1024
 QUEUE_FULL_RETRY_AFTER = 5.0
 USER_AGENT = "gemini-image-gateway/0.1"
@@ -69,6 +74,7 @@ class UpstreamTrace:
     attempts: int = 0
     key: str | None = None  # masked: the last key used
     queue_wait: float = 0.0
+    images: int | None = None
 
 
 def build_session(settings: Settings) -> requests.Session:
@@ -79,6 +85,7 @@ def build_session(settings: Settings) -> requests.Session:
     session.headers["User-Agent"] = USER_AGENT
     adapter = HTTPAdapter(
         pool_connections=4,
+        # One connection per slot: a smaller pool would open and drop connections under load.
         pool_maxsize=settings.max_concurrent,
         max_retries=upstream_retry(
             settings.max_retries, settings.retry_delay_ms, backoff_max=settings.request_deadline
@@ -108,9 +115,15 @@ class UpstreamClient:
         self._wall_clock = wall_clock
         self._slots = threading.BoundedSemaphore(settings.max_concurrent)
 
-    def generate_images(self, payload: dict, trace: UpstreamTrace | None = None) -> dict:
-        """Send ``payload`` to Gemini and return the OpenAI-shaped answer, or raise."""
-        return self.call("POST", "/images/generations", payload, images_from, trace)
+    def generate_images(
+        self,
+        payload: dict,
+        trace: UpstreamTrace | None = None,
+        client_gone: Callable[[], bool] | None = None,
+    ) -> dict | RelayedBody:
+        """Gemini's images for ``payload``: a parsed OpenAI answer, or a large one relayed."""
+        return self.call("POST", "/images/generations", payload, images_from, trace,
+                         relay_large=True, client_gone=client_gone)
 
     def list_models(self, trace: UpstreamTrace | None = None) -> list[dict]:
         """Gemini's model list (``GET {base}/models``), every family."""
@@ -123,11 +136,31 @@ class UpstreamClient:
         payload: dict | None,
         parse: Callable[[bytes], T],
         trace: UpstreamTrace | None = None,
-    ) -> T:
+        *,
+        relay_large: bool = False,
+        client_gone: Callable[[], bool] | None = None,
+    ) -> T | RelayedBody:
         """One client request upstream: a slot, then keys in turn until one answers 200."""
         trace = trace if trace is not None else UpstreamTrace()
         # No usable key: say so at once rather than after queueing for a slot.
         self.pool.check_available()
+        release = self._take_slot(trace)
+        try:
+            if client_gone is not None and client_gone():
+                # An image no one will receive is still billed: don't ask for it.
+                raise ClientDisconnected("The client left while waiting for a slot.")
+            deadline = self._monotonic() + self.settings.request_deadline
+            with _deadline_guard(self.settings.request_deadline):
+                answer = self._with_failover(method, path, payload, parse, deadline, trace,
+                                             relay_large, release)
+        except BaseException:
+            release()
+            raise
+        if not isinstance(answer, RelayedBody):
+            release()  # a relay releases the slot when it is closed
+        return answer
+
+    def _take_slot(self, trace: UpstreamTrace) -> Callable[[], None]:
         queued_at = self._monotonic()
         acquired = self._slots.acquire(timeout=self.settings.queue_timeout)
         trace.queue_wait = self._monotonic() - queued_at
@@ -138,37 +171,40 @@ class UpstreamClient:
                 retry_after=QUEUE_FULL_RETRY_AFTER,
             )
         self.observer.in_flight(+1)
-        try:
-            deadline = self._monotonic() + self.settings.request_deadline
-            with _deadline_guard(self.settings.request_deadline):
-                return self._with_failover(method, path, payload, parse, deadline, trace)
-        finally:
-            self.observer.in_flight(-1)
-            self._slots.release()
+        released = False
 
-    def _with_failover(self, method, path, payload, parse, deadline, trace):
+        def release() -> None:
+            nonlocal released
+            if not released:
+                released = True
+                self.observer.in_flight(-1)
+                self._slots.release()
+
+        return release
+
+    def _with_failover(self, method, path, payload, parse, deadline, trace, relay_large,
+                       release):
         tried: set[str] = set()
         while True:
             key = self.pool.acquire(exclude=tried)
             tried.add(key)
             trace.key = mask(key)
             started = self._monotonic()
-            status, body = self._send(key, method, path, payload, deadline, trace)
+            response = self._open(key, method, path, payload, deadline, trace, started)
+            relayed = False
+            try:
+                status = response.status_code
+                body = self._read(key, response, deadline, started,
+                                  relay=relay_large and status == 200)
+                if isinstance(body, tuple):  # (first chunk, the rest): relay it
+                    relayed = True
+                    return self._relay(key, response, body, deadline, trace, started, release)
+            finally:
+                if not relayed:
+                    response.close()
             elapsed = self._monotonic() - started
             if status == 200:
-                try:
-                    answer = parse(body)
-                except ContentPolicyViolation:
-                    self.pool.record_success(key)
-                    self.observer.attempt(trace.key, "filtered", elapsed)
-                    raise
-                except GatewayError as exc:
-                    self.pool.record_failure(key, "bad_body", exc.message)
-                    self.observer.attempt(trace.key, "bad_body", elapsed)
-                    raise
-                self.pool.record_success(key)
-                self.observer.attempt(trace.key, "success", elapsed)
-                return answer
+                return self._parse_success(key, body, parse, trace, elapsed)
 
             error = parse_error(status, body)
             if status == 429:
@@ -201,8 +237,26 @@ class UpstreamClient:
                 status, error.message, code=(error.status or "").lower() or None
             )
 
-    def _send(self, key, method, path, payload, deadline, trace) -> tuple[int, bytes]:
-        """One call with one key (urllib3 retries 5xx and connect errors inside it)."""
+    def _parse_success(self, key, body, parse, trace, elapsed):
+        try:
+            answer = parse(body)
+        except ContentPolicyViolation:
+            self.pool.record_success(key)
+            self.observer.attempt(trace.key, "filtered", elapsed)
+            trace.images = 0
+            raise
+        except GatewayError as exc:
+            self.pool.record_failure(key, "bad_body", exc.message)
+            self.observer.attempt(trace.key, "bad_body", elapsed)
+            raise
+        self.pool.record_success(key)
+        self.observer.attempt(trace.key, "success", elapsed)
+        if isinstance(answer, dict) and isinstance(answer.get("data"), list):
+            trace.images = len(answer["data"])
+        return answer
+
+    def _open(self, key, method, path, payload, deadline, trace, started) -> requests.Response:
+        """Send with one key; urllib3 retries 5xx and connect errors inside this call."""
         remaining = deadline - self._monotonic()
         if remaining <= 0:
             raise GatewayTimeout("REQUEST_DEADLINE passed before Gemini answered.")
@@ -210,7 +264,6 @@ class UpstreamClient:
             min(self.settings.upstream_connect_timeout, remaining),
             min(self.settings.upstream_read_timeout, remaining),
         )
-        started = self._monotonic()
         trace.attempts += 1
         try:
             response = self.session.request(
@@ -227,32 +280,36 @@ class UpstreamClient:
         except requests.exceptions.RequestException as exc:
             self._failed(key, "connection", type(exc).__name__, started)
             raise BadGateway(f"Could not get an answer from Gemini ({_describe(exc)}).") from None
-        with response:
-            retries = getattr(response.raw, "retries", None)
-            for _ in retries.history if retries is not None else ():
-                trace.attempts += 1
-                self.observer.attempt(mask(key), "retried", 0.0)
-            return response.status_code, self._read_body(key, response, deadline, started)
+        retries = getattr(response.raw, "retries", None)
+        for _ in retries.history if retries is not None else ():
+            trace.attempts += 1
+            self.observer.attempt(mask(key), "retried", 0.0)
+        return response
 
     def _failed(self, key: str, outcome: str, detail: str, started: float) -> None:
         self.pool.record_failure(key, outcome, detail)
         self.observer.attempt(mask(key), outcome, self._monotonic() - started)
 
-    def _read_body(self, key, response, deadline, started) -> bytes:
+    def _read(self, key, response, deadline, started, *, relay: bool):
+        """The whole body, or ``(first chunk, iterator of the rest)`` for a large images
+        answer that ``relay`` allows to pass through."""
         limit = self.settings.max_upstream_bytes
         declared = response.headers.get("Content-Length", "")
-        too_large = UpstreamTooLarge(f"Gemini's answer is larger than {limit} bytes.")
         if declared.isdigit() and int(declared) > limit:
-            self._failed(key, "too_large", too_large.message, started)
-            raise too_large
+            self._failed(key, "too_large", "declared length over the limit", started)
+            raise UpstreamTooLarge(f"Gemini's answer is larger than {limit} bytes.")
         chunks: list[bytes] = []
         size = 0
         try:
-            for chunk in response.raw.stream(CHUNK_BYTES, decode_content=True):
+            stream = response.raw.stream(CHUNK_BYTES, decode_content=True)
+            for chunk in stream:
+                if relay and not chunks and len(chunk) >= CHUNK_BYTES \
+                        and looks_like_images(chunk):
+                    return chunk, stream
                 size += len(chunk)
                 if size > limit:
-                    self._failed(key, "too_large", too_large.message, started)
-                    raise too_large
+                    self._failed(key, "too_large", "body over the limit", started)
+                    raise UpstreamTooLarge(f"Gemini's answer is larger than {limit} bytes.")
                 if self._monotonic() > deadline:
                     self._failed(key, "timeout", "deadline in body", started)
                     raise GatewayTimeout("REQUEST_DEADLINE passed while Gemini was answering.")
@@ -265,44 +322,32 @@ class UpstreamClient:
             raise BadGateway("The connection to Gemini broke while it was answering.") from None
         return b"".join(chunks)
 
+    def _relay(self, key, response, body: tuple[bytes, Iterator[bytes]], deadline, trace,
+               started, release) -> RelayedBody:
+        first, rest = body
 
-def images_from(body: bytes) -> dict:
-    """The OpenAI answer from Gemini's 200 body; zero images means the safety filter spoke."""
-    try:
-        document = json.loads(body)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        raise BadGateway("Gemini answered 200 with a body that is not JSON.") from None
-    data = document.get("data") if isinstance(document, dict) else None
-    if not isinstance(data, list):
-        raise BadGateway("Gemini answered 200 without a list of images.")
-    images = []
-    for item in data:
-        if isinstance(item, dict) and isinstance(item.get("b64_json"), str) and item["b64_json"]:
-            image = {"b64_json": item["b64_json"]}
-            if isinstance(item.get("revised_prompt"), str):
-                image["revised_prompt"] = item["revised_prompt"]
-            images.append(image)
-    if not images:
-        raise ContentPolicyViolation(
-            "Gemini returned no image for this prompt; its safety filters may have blocked "
-            "the prompt or the result. Rephrase the prompt and try again."
+        def succeeded(images: int) -> None:
+            trace.images = images
+            self.pool.record_success(key)
+            self.observer.attempt(mask(key), "success", self._monotonic() - started)
+
+        return RelayedBody(
+            response, rest, first,
+            read_guard=lambda: self._within(deadline),
+            max_bytes=self.settings.max_upstream_bytes,
+            on_success=succeeded,
+            on_failure=lambda outcome, detail: self._failed(key, outcome, detail, started),
+            on_close=release,
         )
-    created = document.get("created")
-    if not isinstance(created, int) or isinstance(created, bool):
-        created = int(time.time())
-    return {"created": created, "data": images}
 
-
-def models_from(body: bytes) -> list[dict]:
-    """The ``data`` list of Gemini's ``GET /models`` answer."""
-    try:
-        document = json.loads(body)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        raise BadGateway("Gemini answered the model list with a body that is not JSON.") from None
-    data = document.get("data") if isinstance(document, dict) else None
-    if not isinstance(data, list):
-        raise BadGateway("Gemini answered the model list without a list of models.")
-    return [item for item in data if isinstance(item, dict) and isinstance(item.get("id"), str)]
+    @contextlib.contextmanager
+    def _within(self, deadline: float):
+        """Bound one read of a relayed answer by what is left of REQUEST_DEADLINE."""
+        remaining = deadline - self._monotonic()
+        if remaining <= 0:
+            raise GatewayTimeout("REQUEST_DEADLINE passed while relaying Gemini's answer.")
+        with _deadline_guard(remaining):
+            yield
 
 
 def _describe(exc: requests.exceptions.RequestException) -> str:
@@ -317,7 +362,7 @@ def _describe(exc: requests.exceptions.RequestException) -> str:
 
 
 def _deadline_guard(seconds: float) -> contextlib.AbstractContextManager:
-    """An exact deadline when running under gevent; elsewhere the checks in ``_send`` do."""
+    """An exact deadline when running under gevent; elsewhere the checks in ``_read`` do."""
     try:
         from gevent import monkey
     except ImportError:  # pragma: no cover - gevent is a dependency

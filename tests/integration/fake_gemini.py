@@ -41,6 +41,7 @@ class Drop:
 
     reset: bool = False
     after_bytes: int = 0  # send this many bytes of a 200 first (a break mid-body)
+    body: bytes | None = None  # the 200 answer those bytes come from
 
 
 @dataclass
@@ -124,7 +125,7 @@ def _handler_for(fake: FakeGemini) -> type[BaseHTTPRequestHandler]:
                 self.wfile.write(payload)
             elif isinstance(action, Drop):
                 if action.after_bytes:
-                    payload = json.dumps(gemini.images(4)).encode()
+                    payload = action.body or json.dumps(gemini.images(4)).encode()
                     self._head(200, len(payload), "application/json")
                     self.wfile.write(payload[: action.after_bytes])
                     self.wfile.flush()

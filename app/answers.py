@@ -1,0 +1,76 @@
+"""What Gemini's 200 answers mean: images, model lists, and the look of a large answer."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+
+from .errors import BadGateway, ContentPolicyViolation
+
+IMAGE_FIELD = b'"b64_json"'
+# The head of an images answer: a JSON object whose "data" list opens with an image.
+_IMAGES_HEAD = re.compile(rb'^\s*\{.*?"data"\s*:\s*\[\s*\{\s*"b64_json"\s*:\s*"', re.DOTALL)
+
+
+def images_from(body: bytes) -> dict:
+    """The OpenAI answer from Gemini's 200 body; zero images means the safety filter spoke."""
+    document, data = _data_list(body, "images")
+    images = []
+    for item in data:
+        if isinstance(item, dict) and isinstance(item.get("b64_json"), str) and item["b64_json"]:
+            image = {"b64_json": item["b64_json"]}
+            if isinstance(item.get("revised_prompt"), str):
+                image["revised_prompt"] = item["revised_prompt"]
+            images.append(image)
+    if not images:
+        raise ContentPolicyViolation(
+            "Gemini returned no image for this prompt; its safety filters may have blocked "
+            "the prompt or the result. Rephrase the prompt and try again."
+        )
+    created = document.get("created")
+    if not isinstance(created, int) or isinstance(created, bool):
+        created = int(time.time())
+    return {"created": created, "data": images}
+
+
+def models_from(body: bytes) -> list[dict]:
+    """The ``data`` list of Gemini's ``GET /models`` answer."""
+    _, data = _data_list(body, "models")
+    return [item for item in data if isinstance(item, dict) and isinstance(item.get("id"), str)]
+
+
+def _data_list(body: bytes, what: str) -> tuple[dict, list]:
+    """The JSON object of a 200 answer and its ``data`` list, or ``BadGateway``."""
+    try:
+        document = json.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise BadGateway(f"Gemini answered 200 with a body that is not JSON ({what}).") from None
+    data = document.get("data") if isinstance(document, dict) else None
+    if not isinstance(data, list):
+        raise BadGateway(f"Gemini answered 200 without a list of {what}.")
+    return document, data
+
+
+def looks_like_images(head: bytes) -> bool:
+    """Whether the first bytes of a large answer are an images answer with an image in it.
+
+    A zero-image (safety filtered) answer is small and is always parsed whole; only large
+    answers that open like this are relayed without parsing.
+    """
+    return _IMAGES_HEAD.match(head[:4096]) is not None
+
+
+class ImageCounter:
+    """Counts images in a relayed body chunk by chunk, across chunk boundaries."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._tail = b""
+
+    def feed(self, chunk: bytes) -> None:
+        overlap = len(IMAGE_FIELD) - 1
+        # A field split over two chunks is found in the joint, never twice: the joint is
+        # too short to hold one wholly on either side.
+        self.count += (self._tail + chunk[:overlap]).count(IMAGE_FIELD) + chunk.count(IMAGE_FIELD)
+        self._tail = chunk[-overlap:] if len(chunk) >= overlap else (self._tail + chunk)[-overlap:]
