@@ -3,6 +3,7 @@ every documented route is served, and a real response for every row of the READM
 failure table (and every operations endpoint) is what the spec says it is."""
 
 import json
+import threading
 
 import pytest
 import requests
@@ -139,13 +140,16 @@ def test_real_responses_are_what_the_spec_documents(upstream, env, setup, send, 
 
 
 def test_server_busy_is_documented_with_retry_after(upstream):
-    """A request that finds every slot taken: the slot is held by a request whose
-    upstream answer makes a second request to the gateway."""
+    """A request that finds every slot taken: the one slot is held by a request whose
+    upstream answer waits for a second request, sent from another thread (in this one it
+    would share the first request's app context and its ``g``)."""
     client = client_for(MAX_CONCURRENT=1, QUEUE_TIMEOUT=0)
     nested = []
 
     def answer_while_holding_the_slot(request):
-        nested.append(generate(client))
+        second = threading.Thread(target=lambda: nested.append(generate(client)))
+        second.start()
+        second.join(timeout=10)
         return 200, {}, json.dumps(gemini.images())
 
     upstream.add_callback(responses.POST, IMAGES_URL, callback=answer_while_holding_the_slot)
