@@ -5,9 +5,10 @@ whatever the test's ``behaviour(call)`` returns: a reply, a dropped connection, 
 or trickling body, silence until the client gives up, or an endless flood.
 
 A call counts as in flight from the moment its request has been read until the moment
-before the fake sends the last byte of its answer (or closes, or sees the client close).
-The gateway cannot finish a call before that last byte, so a concurrency cap that holds
-in the gateway can never show up here as one call too many.
+before the fake sends the last byte of its answer (or closes), or until its client has
+closed the connection (a read timeout). The gateway cannot finish a call before that
+last byte, and it closes a connection it gives up on before it starts another call, so
+a concurrency cap that holds in the gateway can never show up here as one call too many.
 """
 
 from __future__ import annotations
@@ -89,6 +90,7 @@ class FakeGemini:
         self.in_flight = 0
         self.max_in_flight = 0
         self.flood_bytes_sent = 0  # bytes of Flood answers that left, headers excluded
+        self._open: set[socket.socket] = set()  # connections of the calls in flight
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self),
                                            bind_and_activate=False)
@@ -119,15 +121,23 @@ class FakeGemini:
         self._server.shutdown()
         self._server.server_close()
 
-    def _enter(self, call: Call) -> None:
+    def _enter(self, call: Call, connection: socket.socket) -> None:
         with self._lock:
+            # A call whose client gave up (its FIN is queued here before the client could
+            # send this new call) is over, even if its handler thread has not run yet.
+            for gone in [c for c in self._open if _peer_closed(c)]:
+                self._open.discard(gone)
+                self.in_flight -= 1
             self.calls.append(call)
+            self._open.add(connection)
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
 
-    def _leave(self) -> None:
+    def _leave(self, connection: socket.socket) -> None:
         with self._lock:
-            self.in_flight -= 1
+            if connection in self._open:
+                self._open.discard(connection)
+                self.in_flight -= 1
 
     def _count_flood(self, sent: int) -> None:
         with self._lock:
@@ -159,8 +169,7 @@ def _handler_for(fake: FakeGemini) -> type[BaseHTTPRequestHandler]:
                 body = None
             key = self.headers.get("Authorization", "").removeprefix("Bearer ")
             call = Call(time.monotonic(), self.path, key, body)
-            fake._enter(call)
-            self._in_flight = True
+            fake._enter(call, self.connection)
             try:
                 self._perform(fake.behaviour(call))
             except OSError:  # the gateway gave up on this call: nothing more to say
@@ -171,9 +180,7 @@ def _handler_for(fake: FakeGemini) -> type[BaseHTTPRequestHandler]:
         do_GET = do_POST
 
         def _done(self) -> None:
-            if self._in_flight:
-                self._in_flight = False
-                fake._leave()
+            fake._leave(self.connection)
 
         def _perform(self, action: Action) -> None:
             if isinstance(action, Reply):
@@ -256,6 +263,14 @@ def _handler_for(fake: FakeGemini) -> type[BaseHTTPRequestHandler]:
             return "\r\n".join(lines).encode()
 
     return Handler
+
+
+def _peer_closed(connection: socket.socket) -> bool:
+    try:
+        readable, _, _ = select.select([connection], [], [], 0)
+        return bool(readable) and connection.recv(1, socket.MSG_PEEK) == b""
+    except (OSError, ValueError):
+        return True
 
 
 def _flood_blocks(action: Flood):
