@@ -1,6 +1,6 @@
 # make run   serve the gateway on $PORT (8000); offline demo upstream when no keys are set
 # make test  lint and run the whole test suite
-# make bench the benchmark (not part of make test)
+# make bench the benchmark (not part of make test); BENCH_QUICK=1 for a short check run
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -19,6 +19,10 @@ $(VENV)/.test: pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $@ $(VENV)/.runtime
 
+$(VENV)/.bench: pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e '.[bench]'
+	touch $@ $(VENV)/.runtime
+
 run: $(VENV)/.runtime
 	$(PY) -m app
 
@@ -27,6 +31,11 @@ lint: $(VENV)/.test
 
 test: lint
 	$(PY) -m pytest
+
+# Debian's nginx and wrk (installed when missing), then every scenario: about 13 minutes.
+bench: $(VENV)/.bench
+	bash bench/install-tools.sh
+	$(PY) -m bench $(if $(BENCH_QUICK),--quick) $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from dataclasses import dataclass
 
 from .errors import BadGateway, ContentPolicyViolation
 
@@ -13,8 +14,21 @@ IMAGE_FIELD = b'"b64_json"'
 _IMAGES_HEAD = re.compile(rb'^\s*\{.*?"data"\s*:\s*\[\s*\{\s*"b64_json"\s*:\s*"', re.DOTALL)
 
 
-def images_from(body: bytes) -> dict:
-    """The OpenAI answer from Gemini's 200 body; zero images means the safety filter spoke."""
+@dataclass(frozen=True)
+class ImagesAnswer:
+    """An OpenAI images answer, as the JSON bytes to send."""
+
+    body: bytes
+    images: int
+
+
+def images_from(body: bytes) -> ImagesAnswer:
+    """The OpenAI answer from Gemini's 200 body; zero images means the safety filter spoke.
+
+    Gemini's compatibility layer already answers in OpenAI's shape: when every entry is an
+    image and ``created`` is a number, its bytes are sent on as they are, saving a
+    serialisation of megabytes of base64. Otherwise the answer is rebuilt from its images.
+    """
     document, data = _data_list(body, "images")
     images = []
     for item in data:
@@ -29,9 +43,11 @@ def images_from(body: bytes) -> dict:
             "the prompt or the result. Rephrase the prompt and try again."
         )
     created = document.get("created")
-    if not isinstance(created, int) or isinstance(created, bool):
-        created = int(time.time())
-    return {"created": created, "data": images}
+    created_ok = isinstance(created, int) and not isinstance(created, bool)
+    if created_ok and len(images) == len(data):
+        return ImagesAnswer(body, len(images))
+    rebuilt = {"created": created if created_ok else int(time.time()), "data": images}
+    return ImagesAnswer(json.dumps(rebuilt, separators=(",", ":")).encode(), len(images))
 
 
 def models_from(body: bytes) -> list[dict]:

@@ -35,9 +35,9 @@ def generate_images():
         if answer.content_length is not None:
             response.content_length = answer.content_length
         return response
-    if g.trace.images < image_request.n:
-        log.info("Gemini returned %d of %d images asked for", g.trace.images, image_request.n)
-    return jsonify(answer)
+    if answer.images < image_request.n:
+        log.info("Gemini returned %d of %d images asked for", answer.images, image_request.n)
+    return Response(answer.body, content_type="application/json")
 
 
 @bp.get("/models")

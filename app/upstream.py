@@ -24,7 +24,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.exceptions import ReadTimeoutError
 
-from .answers import images_from, looks_like_images, models_from
+from .answers import ImagesAnswer, images_from, looks_like_images, models_from
 from .config import Settings
 from .cooldown import cooldown_until
 from .errors import (
@@ -120,7 +120,7 @@ class UpstreamClient:
         payload: dict,
         trace: UpstreamTrace | None = None,
         client_gone: Callable[[], bool] | None = None,
-    ) -> dict | RelayedBody:
+    ) -> ImagesAnswer | RelayedBody:
         """Gemini's images for ``payload``: a parsed OpenAI answer, or a large one relayed."""
         return self.call("POST", "/images/generations", payload, images_from, trace,
                          relay_large=True, client_gone=client_gone)
@@ -251,8 +251,8 @@ class UpstreamClient:
             raise
         self.pool.record_success(key)
         self.observer.attempt(trace.key, "success", elapsed)
-        if isinstance(answer, dict) and isinstance(answer.get("data"), list):
-            trace.images = len(answer["data"])
+        if isinstance(answer, ImagesAnswer):
+            trace.images = answer.images
         return answer
 
     def _open(self, key, method, path, payload, deadline, trace, started) -> requests.Response:

@@ -106,3 +106,21 @@ def test_client_gone_before_the_call_costs_no_upstream_call(app, upstream):
     assert caught.value.status == 499
     assert len(upstream.calls) == 0
     assert gateway.upstream._slots._value == gateway.settings.max_concurrent
+
+
+def test_small_clean_answer_is_sent_as_gemini_wrote_it(app, upstream):
+    body = b'{"created": 1790000000, "data": [{"b64_json": "iVBOR"}], "usage": {"x": 1}}'
+    upstream.post(IMAGES_URL, body=body, content_type="application/json")
+    response = app.test_client().post("/v1/images/generations", json={"prompt": "x"},
+                                      headers=AUTH)
+    assert response.status_code == 200 and response.get_data() == body
+
+
+def test_small_answer_with_odd_entries_is_rebuilt_from_its_images(app, upstream):
+    upstream.post(IMAGES_URL, json={"data": [{"b64_json": "iVBOR"}, {"url": "http://x"},
+                                             {"b64_json": ""}]})
+    response = app.test_client().post("/v1/images/generations", json={"prompt": "x", "n": 3},
+                                      headers=AUTH)
+    body = response.get_json()
+    assert body["data"] == [{"b64_json": "iVBOR"}]
+    assert isinstance(body["created"], int)

@@ -1,0 +1,92 @@
+"""What one large answer costs the gateway in memory, stage by stage (tracemalloc).
+
+The gateway runs in this process, its upstream replaced by a transport adapter that
+hands back a prepared body (allocated before tracing starts, like bytes still in the
+kernel). The stages are wrapped from outside; app code is unchanged. Figures are in
+multiples of the body size: how many copies of the answer a request holds at once.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import json
+import secrets
+import tracemalloc
+from collections.abc import Callable
+from contextlib import ExitStack
+from unittest import mock
+
+from requests import Response
+from requests.adapters import BaseAdapter
+from urllib3 import HTTPResponse
+
+from .bodies import gemini_images
+
+BASE_URL = "http://memory-stages.invalid/v1beta/openai"
+
+
+class PreparedBodyAdapter(BaseAdapter):
+    def __init__(self, body: bytes) -> None:
+        super().__init__()
+        self.body = body
+
+    def send(self, request, **_kwargs) -> Response:
+        raw = HTTPResponse(body=io.BytesIO(self.body), status=200, preload_content=False,
+                           headers={"Content-Type": "application/json",
+                                    "Content-Length": str(len(self.body))})
+        response = Response()
+        response.status_code = 200
+        response.headers.update(raw.headers)
+        response.raw = raw
+        response.request = request
+        return response
+
+    def close(self) -> None:
+        pass
+
+
+def measure_stages(body_bytes: int, images: int) -> dict:
+    from app import api, create_app, upstream
+
+    body = gemini_images(body_bytes, images)
+    token = secrets.token_urlsafe(16)  # in-process only: nothing leaves this process
+    app = create_app({"GEMINI_API_KEYS": f"memory-stages-{secrets.token_hex(8)}",
+                      "PROXY_AUTH_KEYS": token, "GEMINI_BASE_URL": BASE_URL})
+    app.extensions["gateway"].upstream.session.mount(BASE_URL, PreparedBodyAdapter(body))
+    client = app.test_client()
+    request = {"json": {"prompt": "a lighthouse", "n": images},
+               "headers": {"Authorization": f"Bearer {token}"}}
+    client.post("/v1/images/generations", **request)  # warm: imports, caches, pools
+
+    stages: list[dict] = []
+
+    def traced(name: str, function: Callable) -> Callable:
+        @functools.wraps(function)
+        def wrapper(*args, **kwargs):
+            tracemalloc.reset_peak()
+            result = function(*args, **kwargs)
+            current, peak = tracemalloc.get_traced_memory()
+            stages.append({"stage": name, "peak": peak / len(body),
+                           "held_after": current / len(body)})
+            return result
+        return wrapper
+
+    with ExitStack() as patches:
+        patches.enter_context(mock.patch.object(
+            upstream.UpstreamClient, "_read_body",
+            traced("read the upstream body (chunks, join)", upstream.UpstreamClient._read_body)))
+        patches.enter_context(mock.patch.object(
+            upstream, "images_from", traced("parse and check (json.loads)", upstream.images_from)))
+        patches.enter_context(mock.patch.object(
+            api, "jsonify", traced("serialise the answer (jsonify)", api.jsonify)))
+        tracemalloc.start()
+        try:
+            response = client.post("/v1/images/generations", **request)
+            whole_peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    if response.status_code != 200 or len(json.loads(response.data)["data"]) != images:
+        raise RuntimeError(f"memory stages: the gateway answered {response.status_code}")
+    return {"body_bytes": len(body), "images": images, "stages": stages,
+            "request_peak": whole_peak / len(body)}
