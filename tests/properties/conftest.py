@@ -20,3 +20,13 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile("gateway-properties")
+
+
+def pytest_terminal_summary(terminalreporter):
+    from tests.properties.counting import CASES
+
+    if CASES:
+        terminalreporter.section("property tests")
+        terminalreporter.write_line(
+            f"hypothesis ran {sum(CASES.values())} cases through {len(CASES)} property tests "
+            f"(parsers: settings, the image request and size, retryDelay, Gemini errors)")

@@ -8,6 +8,7 @@ from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
 from app.config import VARIABLES, ConfigError, Settings
+from tests.properties.counting import counted
 
 SECRET_VARIABLES = ("GEMINI_API_KEYS", "PROXY_AUTH_KEYS", "ADMIN_TOKEN")
 INTEGERS = {"PORT": (1, 65535), "MAX_CONCURRENT": (1, 100_000), "MAX_RETRIES": (0, 10),
@@ -31,6 +32,7 @@ key = st.text(KEY_ALPHABET, min_size=12, max_size=36).map(lambda tail: "AIza" + 
 
 
 @given(st.dictionaries(st.sampled_from(VARIABLES), any_value, max_size=len(VARIABLES)))
+@counted
 def test_any_environment_gives_settings_or_a_config_error_naming_the_variable(environ):
     try:
         settings = Settings.from_environ(environ)
@@ -43,6 +45,7 @@ def test_any_environment_gives_settings_or_a_config_error_naming_the_variable(en
 
 @given(st.sampled_from(SECRET_VARIABLES), st.lists(key, min_size=1, max_size=4),
        st.sampled_from([" ", "\t", "\u00a0", "\u3000"]))
+@counted
 def test_a_rejected_secret_is_never_repeated(variable, secrets, space):
     spoiled = secrets[0][:8] + space + secrets[0][8:]
     environ = {"GEMINI_API_KEYS": "k" * 16, variable: ",".join([spoiled, *secrets[1:]])}
@@ -56,6 +59,7 @@ def test_a_rejected_secret_is_never_repeated(variable, secrets, space):
 
 
 @given(st.sampled_from(sorted(INTEGERS)), st.integers(-10, 5 << 30), st.text(" \t", max_size=2))
+@counted
 def test_integers_within_bounds_are_exact_and_others_are_refused(variable, value, pad):
     low, high = INTEGERS[variable]
     environ = {"GEMINI_API_KEYS": "k1", variable: f"{pad}{value}{pad}"}
@@ -73,6 +77,7 @@ def test_integers_within_bounds_are_exact_and_others_are_refused(variable, value
 @given(st.sampled_from(sorted(SECONDS)),
        st.floats(-10, 1e5) | st.sampled_from([math.nan, math.inf, -math.inf]))
 @example("QUEUE_TIMEOUT", math.inf)
+@counted
 def test_seconds_are_finite_and_within_bounds(variable, value):
     attribute, low, high = SECONDS[variable]
     environ = {"GEMINI_API_KEYS": "k1", "REQUEST_DEADLINE": "3600", variable: repr(value)}
@@ -87,6 +92,7 @@ def test_seconds_are_finite_and_within_bounds(variable, value):
 
 @given(st.lists(st.tuples(key, st.text(" ", max_size=2), st.text(" ", max_size=2)),
                 max_size=8), st.integers(0, 3))
+@counted
 def test_key_lists_are_trimmed_deduplicated_and_ordered(entries, empties):
     raw = ",".join(f"{before}{value}{after}" for value, before, after in entries)
     raw += "," * empties
@@ -100,6 +106,7 @@ def test_key_lists_are_trimmed_deduplicated_and_ordered(entries, empties):
 @given(st.sampled_from(["DEMO", "LOG_PROMPTS", "METRICS_AUTH"]),
        st.sampled_from(["1", "true", "yes", "on", "0", "false", "no", "off"]),
        st.lists(st.booleans(), min_size=5, max_size=5))
+@counted
 def test_booleans_in_any_case(variable, word, upper):
     typed = "".join(ch.upper() if flip else ch for ch, flip in zip(word, upper, strict=False))
     typed += word[len(upper):]

@@ -14,6 +14,7 @@ from app.errors import RateLimited
 from app.gemini_errors import MAX_RETRY_DELAY, parse_duration, parse_error
 from tests import gemini_bodies as gemini
 from tests.conftest import TOKENS, gateway_env
+from tests.properties.counting import counted
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
@@ -56,17 +57,20 @@ bodies = st.one_of(
 
 @given(durations)
 @example("9" * 400 + "s")
+@counted
 def test_a_duration_is_none_or_a_finite_number_of_seconds(value):
     seconds = parse_duration(value)
     assert seconds is None or (math.isfinite(seconds) and seconds >= 0)
 
 
 @given(st.decimals(0, 10**6, places=9, allow_nan=False, allow_infinity=False))
+@counted
 def test_protobuf_durations_are_read_exactly_up_to_a_day(value):
     assert parse_duration(f"{value:f}s") == min(float(value), MAX_RETRY_DELAY)
 
 
 @given(statuses, bodies)
+@counted
 def test_any_error_body_parses_to_a_usable_error(status, body):
     error = parse_error(status, body)
     assert error.http_status == status
@@ -79,6 +83,7 @@ def test_any_error_body_parses_to_a_usable_error(status, body):
 
 
 @given(statuses, error_objects)
+@counted
 def test_both_envelopes_read_alike(status, error):
     plain = parse_error(status, json.dumps({"error": error}).encode())
     wrapped = parse_error(status, json.dumps([{"error": error}]).encode())
@@ -86,6 +91,7 @@ def test_both_envelopes_read_alike(status, error):
 
 
 @given(st.floats(0, 10**9))
+@counted
 def test_retry_after_is_a_whole_number_of_seconds_for_any_cooldown(seconds):
     headers = RateLimited("limited", retry_after=seconds).headers()
     assert headers["Retry-After"].isdigit() and int(headers["Retry-After"]) >= 1

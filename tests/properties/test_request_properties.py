@@ -15,6 +15,7 @@ from app.validation import FORWARDED, MAX_IMAGES, parse_image_request
 from tests import contract
 from tests import gemini_bodies as gemini
 from tests.conftest import IMAGES_URL, TOKENS, gateway_env
+from tests.properties.counting import counted
 
 SIZE = re.compile(r"[1-9][0-9]{0,4}x[1-9][0-9]{0,4}")
 json_values = st.recursive(
@@ -39,6 +40,7 @@ image_bodies = st.fixed_dictionaries(
 
 
 @given(json_values | image_bodies)
+@counted
 def test_a_request_is_either_accepted_as_documented_or_refused_naming_the_parameter(body):
     try:
         request = parse_image_request(body, "gemini-2.5-flash-image")
@@ -57,6 +59,7 @@ def test_a_request_is_either_accepted_as_documented_or_refused_naming_the_parame
 
 @given(sizes)
 @example("1024x1024\n")
+@counted
 def test_size_is_accepted_exactly_when_it_is_auto_or_width_x_height(size):
     documented = size == "auto" or SIZE.fullmatch(size) is not None
     try:
@@ -83,6 +86,7 @@ authorizations = st.one_of(
 
 
 @given(raw_bodies, authorizations)
+@counted
 def test_the_app_answers_any_body_and_header_with_a_documented_non_5xx(body, authorization):
     headers = {"Content-Type": "application/json"}
     if authorization is not None:

@@ -12,6 +12,7 @@ from app.gemini_errors import parse_error
 from app.redaction import Redactor
 from tests import gemini_bodies as gemini
 from tests.conftest import TOKENS, gateway_env
+from tests.properties.counting import counted
 
 # Disjoint alphabets: any piece of the secret found in the message came from the secret.
 SECRET_ALPHABET = string.ascii_uppercase + string.digits + "_-"
@@ -25,6 +26,7 @@ def fragments(secret: str, length: int = 8):
 
 @given(secrets, words, words, st.sampled_from([400, 403, 429, 500]))
 @example("AIzaSYLEAKCHECKKEY00000000000000000001", "x" * 480 + " ", " tail", 400)
+@counted
 def test_a_secret_echoed_by_gemini_is_masked_whole_or_not_at_all(secret, before, after,
                                                                    status):
     body = gemini.error(status, "INVALID_ARGUMENT", before + secret + after)
