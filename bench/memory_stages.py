@@ -2,20 +2,15 @@
 
 The gateway runs in this process, its upstream replaced by a transport adapter that
 hands back a prepared body (allocated before tracing starts, like bytes still in the
-kernel). The stages are wrapped from outside; app code is unchanged. Figures are in
-multiples of the body size: how many copies of the answer a request holds at once.
+kernel). Figures are in multiples of the body size: how many copies of the answer a
+request holds at once.
 """
 
 from __future__ import annotations
 
-import functools
 import io
-import json
 import secrets
 import tracemalloc
-from collections.abc import Callable
-from contextlib import ExitStack
-from unittest import mock
 
 from requests import Response
 from requests.adapters import BaseAdapter
@@ -47,7 +42,7 @@ class PreparedBodyAdapter(BaseAdapter):
 
 
 def measure_stages(body_bytes: int, images: int) -> dict:
-    from app import api, create_app, upstream
+    from app import create_app
 
     body = gemini_images(body_bytes, images)
     token = secrets.token_urlsafe(16)  # in-process only: nothing leaves this process
@@ -61,32 +56,28 @@ def measure_stages(body_bytes: int, images: int) -> dict:
 
     stages: list[dict] = []
 
-    def traced(name: str, function: Callable) -> Callable:
-        @functools.wraps(function)
-        def wrapper(*args, **kwargs):
-            tracemalloc.reset_peak()
-            result = function(*args, **kwargs)
-            current, peak = tracemalloc.get_traced_memory()
-            stages.append({"stage": name, "peak": peak / len(body),
-                           "held_after": current / len(body)})
-            return result
-        return wrapper
+    def stage(name: str) -> None:
+        current, peak = tracemalloc.get_traced_memory()
+        stages.append({"stage": name, "peak": peak / len(body),
+                       "held_after": current / len(body)})
+        tracemalloc.reset_peak()
 
-    with ExitStack() as patches:
-        patches.enter_context(mock.patch.object(
-            upstream.UpstreamClient, "_read_body",
-            traced("read the upstream body (chunks, join)", upstream.UpstreamClient._read_body)))
-        patches.enter_context(mock.patch.object(
-            upstream, "images_from", traced("parse and check (json.loads)", upstream.images_from)))
-        patches.enter_context(mock.patch.object(
-            api, "jsonify", traced("serialise the answer (jsonify)", api.jsonify)))
-        tracemalloc.start()
-        try:
-            response = client.post("/v1/images/generations", **request)
-            whole_peak = tracemalloc.get_traced_memory()[1]
-        finally:
-            tracemalloc.stop()
-    if response.status_code != 200 or len(json.loads(response.data)["data"]) != images:
-        raise RuntimeError(f"memory stages: the gateway answered {response.status_code}")
+    tracemalloc.start()
+    try:
+        # Unbuffered: the client takes the answer chunk by chunk and keeps none of it, as
+        # a socket would, so what is traced is what the gateway holds.
+        response = client.post("/v1/images/generations", buffered=False, **request)
+        stage("call Gemini, read the head, answer with status and headers")
+        sent = 0
+        for chunk in response.response:
+            sent += len(chunk)
+        response.close()
+        stage("relay the body to the client, chunk by chunk")
+        whole_peak = max(s["peak"] for s in stages) * len(body)
+    finally:
+        tracemalloc.stop()
+    if response.status_code != 200 or sent != len(body):
+        raise RuntimeError(f"memory stages: the gateway answered {response.status_code}, "
+                           f"{sent} of {len(body)} bytes")
     return {"body_bytes": len(body), "images": images, "stages": stages,
             "request_peak": whole_peak / len(body)}
