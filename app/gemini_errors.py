@@ -15,6 +15,9 @@ from dataclasses import dataclass, field
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)s\s*$")
 _RETRY_IN_MESSAGE = re.compile(r"retry in (\d+(?:\.\d+)?)\s*s", re.IGNORECASE)
 _MAX_MESSAGE = 500
+# Gemini's longest quota window is a day. A longer delay is garbled, and an endless one
+# (a 400-digit number reads as infinity) would cool a key for ever and break Retry-After.
+MAX_RETRY_DELAY = 86_400.0
 
 # Reasons (google.rpc.ErrorInfo) that say the key or its project is unusable.
 KEY_FAULT_REASONS = frozenset(
@@ -85,7 +88,7 @@ def parse_duration(value: object) -> float | None:
     if not isinstance(value, str):
         return None
     match = _DURATION.match(value)
-    return float(match.group(1)) if match else None
+    return min(float(match.group(1)), MAX_RETRY_DELAY) if match else None
 
 
 def parse_error(http_status: int, body: bytes) -> GeminiError:
@@ -96,7 +99,7 @@ def parse_error(http_status: int, body: bytes) -> GeminiError:
         return GeminiError(http_status, f"Gemini answered HTTP {http_status} with {text}")
 
     message = error.get("message")
-    message = message[:_MAX_MESSAGE] if isinstance(message, str) and message else None
+    message = _shortened(message) if isinstance(message, str) else None
     status = error.get("status") if isinstance(error.get("status"), str) else None
     reasons: set[str] = set()
     retry_delay: float | None = None
@@ -117,7 +120,7 @@ def parse_error(http_status: int, body: bytes) -> GeminiError:
                     quota_ids.append(violation["quotaId"])
     if retry_delay is None and message:
         found = _RETRY_IN_MESSAGE.search(message)
-        retry_delay = float(found.group(1)) if found else None
+        retry_delay = min(float(found.group(1)), MAX_RETRY_DELAY) if found else None
     return GeminiError(
         http_status=http_status,
         message=message or f"Gemini answered HTTP {http_status} ({status or 'no message'})",
@@ -126,6 +129,18 @@ def parse_error(http_status: int, body: bytes) -> GeminiError:
         retry_delay=retry_delay,
         quota_ids=tuple(quota_ids),
     )
+
+
+def _shortened(message: str) -> str:
+    """At most ``_MAX_MESSAGE`` characters, cut at whitespace. A secret Gemini echoes
+    (secrets hold no whitespace) is then kept whole, for the redactor to mask, or left out
+    whole: never cut to a piece that no redactor recognises."""
+    if len(message) <= _MAX_MESSAGE:
+        return message
+    head = message[: _MAX_MESSAGE + 1]
+    cut = max((i for i, ch in enumerate(head) if ch.isspace()), default=0)
+    kept = head[:cut].rstrip()
+    return kept + " …" if kept else ""
 
 
 def _error_object(body: bytes) -> dict | None:

@@ -10,7 +10,8 @@ from .errors import InvalidRequest
 FORWARDED = ("model", "prompt", "n", "size", "response_format")
 MAX_IMAGES = 4
 MAX_PROMPT_CHARS = 32_000
-_SIZE = re.compile(r"^([1-9][0-9]{0,4})x([1-9][0-9]{0,4})$")
+# \Z, not $: "$" also matches before a final newline, which let "1024x1024\n" through.
+_SIZE = re.compile(r"^([1-9][0-9]{0,4})x([1-9][0-9]{0,4})\Z")
 
 
 @dataclass(frozen=True)

@@ -62,9 +62,20 @@ def test_default_model_and_auto_size(client, auth, upstream):
                     "response_format": "b64_json"}
 
 
-def test_dropped_parameters_are_logged_by_name_at_debug(make_app, auth, upstream, caplog):
+@pytest.fixture
+def gateway_log(caplog):
+    """caplog on the gateway's logger, which does not propagate. Removed afterwards: pytest
+    reuses one capture handler, and left on the logger it would sit before the redacting
+    handler of the next test's app and see records before their secrets are masked."""
+    logger = logging.getLogger("gateway")
+    logger.addHandler(caplog.handler)
+    yield caplog
+    logger.removeHandler(caplog.handler)
+
+
+def test_dropped_parameters_are_logged_by_name_at_debug(make_app, auth, upstream, gateway_log):
     client = make_app(LOG_LEVEL="debug").test_client()
-    logging.getLogger("gateway").addHandler(caplog.handler)
+    caplog = gateway_log
     upstream.post(IMAGES_URL, json=gemini.images())
     post(client, auth, {"prompt": "x", "seed": 123456789, "user": "private-user"})
     text = caplog.text
@@ -348,8 +359,9 @@ def test_queue_full_is_503_with_retry_after(make_app, auth, upstream):
     assert len(upstream.calls) == 0
 
 
-def test_keys_and_tokens_never_reach_a_response_or_the_logs(client, auth, upstream, caplog):
-    logging.getLogger("gateway").addHandler(caplog.handler)
+def test_keys_and_tokens_never_reach_a_response_or_the_logs(client, auth, upstream,
+                                                            gateway_log):
+    caplog = gateway_log
     upstream.post(IMAGES_URL, status=400, body=gemini.error(
         400, "INVALID_ARGUMENT", f"API key not valid: {KEYS[0]}",
         [{"@type": gemini.ERROR_INFO, "reason": "API_KEY_INVALID"}]))

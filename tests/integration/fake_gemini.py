@@ -2,18 +2,27 @@
 
 It records every call (time, key, body), counts calls in flight, and answers with
 whatever the test's ``behaviour(call)`` returns: a reply, a dropped connection, a slow
-or trickling body.
+or trickling body, silence until the client gives up, or an endless flood.
+
+A call counts as in flight from the moment its request has been read until the moment
+before the fake sends the last byte of its answer (or closes), or until its client has
+closed the connection (a read timeout). The gateway cannot finish a call before that
+last byte, and it closes a connection it gives up on before it starts another call, so
+a concurrency cap that holds in the gateway can never show up here as one call too many.
 """
 
 from __future__ import annotations
 
 import json
+import select
 import socket
 import struct
 import threading
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from tests import gemini_bodies as gemini
@@ -52,7 +61,26 @@ class Trickle:
     interval: float
 
 
-Action = Reply | Drop | Trickle
+@dataclass
+class Stall:
+    """Send nothing until the client gives up and closes (its read timeout fires)."""
+
+    limit: float = 30.0  # stop waiting after this long, whatever the client does
+
+
+@dataclass
+class Flood:
+    """A 200 whose body is ``prefix`` and then filler up to ``total`` bytes, sent as fast as
+    the client reads: with a Content-Length or chunked, plain or gzip-encoded."""
+
+    total: int
+    prefix: bytes = b'{"padding": "'
+    declare_length: bool = True
+    gzip: bool = False
+    block: int = 1 << 20  # bytes a write (an HTTP chunk when chunked)
+
+
+Action = Reply | Drop | Trickle | Stall | Flood
 
 
 class FakeGemini:
@@ -61,8 +89,16 @@ class FakeGemini:
         self.calls: list[Call] = []
         self.in_flight = 0
         self.max_in_flight = 0
+        self.flood_bytes_sent = 0  # bytes of Flood answers that left, headers excluded
+        self._open: set[socket.socket] = set()  # connections of the calls in flight
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self),
+                                           bind_and_activate=False)
+        # socketserver's backlog of 5 drops connections when a gateway opens its
+        # MAX_CONCURRENT connections at once; the kernel retries them a second later.
+        self._server.request_queue_size = 128
+        self._server.server_bind()
+        self._server.server_activate()
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
@@ -73,6 +109,10 @@ class FakeGemini:
     def keys(self) -> list[str]:
         return [call.key for call in self.calls]
 
+    def reset_max_in_flight(self) -> None:
+        with self._lock:
+            self.max_in_flight = self.in_flight
+
     def start(self) -> FakeGemini:
         self._thread.start()
         return self
@@ -81,23 +121,44 @@ class FakeGemini:
         self._server.shutdown()
         self._server.server_close()
 
-    def _enter(self, call: Call) -> None:
+    def _enter(self, call: Call, connection: socket.socket) -> None:
         with self._lock:
+            # A call whose client gave up (its FIN is queued here before the client could
+            # send this new call) is over, even if its handler thread has not run yet.
+            for gone in [c for c in self._open if _peer_closed(c)]:
+                self._open.discard(gone)
+                self.in_flight -= 1
             self.calls.append(call)
+            self._open.add(connection)
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
 
-    def _leave(self) -> None:
+    def _leave(self, connection: socket.socket) -> None:
         with self._lock:
-            self.in_flight -= 1
+            if connection in self._open:
+                self._open.discard(connection)
+                self.in_flight -= 1
+
+    def _count_flood(self, sent: int) -> None:
+        with self._lock:
+            self.flood_bytes_sent += sent
 
 
 def _handler_for(fake: FakeGemini) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # The last byte of an answer goes in a write of its own (see _finish); with Nagle
+        # it would wait for the gateway's delayed ACK, 40 ms a call.
+        disable_nagle_algorithm = True
 
         def log_message(self, *args) -> None:  # keep test output quiet
             pass
+
+        def handle(self) -> None:
+            try:
+                super().handle()
+            except OSError:  # the gateway dropped a kept-alive connection: nothing to read
+                self.close_connection = True
 
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", 0))
@@ -108,27 +169,33 @@ def _handler_for(fake: FakeGemini) -> type[BaseHTTPRequestHandler]:
                 body = None
             key = self.headers.get("Authorization", "").removeprefix("Bearer ")
             call = Call(time.monotonic(), self.path, key, body)
-            fake._enter(call)
+            fake._enter(call, self.connection)
             try:
                 self._perform(fake.behaviour(call))
+            except OSError:  # the gateway gave up on this call: nothing more to say
+                self.close_connection = True
             finally:
-                fake._leave()
+                self._done()
 
         do_GET = do_POST
+
+        def _done(self) -> None:
+            fake._leave(self.connection)
 
         def _perform(self, action: Action) -> None:
             if isinstance(action, Reply):
                 if action.delay:
                     time.sleep(action.delay)
                 payload = action.body.encode() if isinstance(action.body, str) else action.body
-                self._head(action.status, len(payload), action.content_type)
-                self.wfile.write(payload)
+                self._finish(self._head(action.status, action.content_type, len(payload))
+                             + payload)
             elif isinstance(action, Drop):
                 if action.after_bytes:
                     payload = action.body or json.dumps(gemini.images(4)).encode()
-                    self._head(200, len(payload), "application/json")
-                    self.wfile.write(payload[: action.after_bytes])
+                    self.wfile.write(self._head(200, "application/json", len(payload))
+                                     + payload[: action.after_bytes])
                     self.wfile.flush()
+                self._done()
                 if action.reset:
                     # Linger 0: closing sends a TCP reset instead of a clean FIN.
                     self.connection.setsockopt(
@@ -138,16 +205,90 @@ def _handler_for(fake: FakeGemini) -> type[BaseHTTPRequestHandler]:
                     self.connection.shutdown(socket.SHUT_RDWR)
                 self.close_connection = True
             elif isinstance(action, Trickle):
-                self._head(200, len(action.body), "application/json")
-                for index in range(len(action.body)):
+                self.wfile.write(self._head(200, "application/json", len(action.body)))
+                for index in range(len(action.body) - 1):
                     self.wfile.write(action.body[index:index + 1])
                     self.wfile.flush()
                     time.sleep(action.interval)
+                self._finish(action.body[-1:])
+            elif isinstance(action, Stall):
+                self._wait_for_client_to_close(action.limit)
+                self.close_connection = True
+            elif isinstance(action, Flood):
+                self._flood(action)
 
-        def _head(self, status: int, length: int, content_type: str) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(length))
-            self.end_headers()
+        def _finish(self, data: bytes) -> None:
+            """Send ``data``; the call leaves the in-flight count just before its last byte."""
+            self.wfile.write(data[:-1])
+            self.wfile.flush()
+            self._done()
+            self.wfile.write(data[-1:])
+            self.wfile.flush()
+
+        def _wait_for_client_to_close(self, limit: float) -> None:
+            deadline = time.monotonic() + limit
+            while (remaining := deadline - time.monotonic()) > 0:
+                readable, _, _ = select.select([self.connection], [], [], remaining)
+                if readable:
+                    try:
+                        if self.connection.recv(1, socket.MSG_PEEK) == b"":
+                            break  # the client closed: its read timeout fired
+                    except OSError:
+                        break
+                    time.sleep(0.01)  # it sent something instead; keep waiting
+
+        def _flood(self, action: Flood) -> None:
+            extra = ["Content-Encoding: gzip"] if action.gzip else []
+            if action.declare_length and not action.gzip:
+                head = self._head(200, "application/json", action.total)
+            else:
+                head = self._head(200, "application/json", None,
+                                  [*extra, "Transfer-Encoding: chunked"])
+            self.wfile.write(head)
+            chunked = not (action.declare_length and not action.gzip)
+            for block in _flood_blocks(action):
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(block), block) if chunked else block)
+                fake._count_flood(len(block))
+            self.wfile.write(b"0\r\n\r\n" if chunked else b"")
+            self.wfile.flush()
+
+        @staticmethod
+        def _head(status: int, content_type: str, length: int | None,
+                  extra: list[str] | None = None) -> bytes:
+            phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else ""
+            lines = [f"HTTP/1.1 {status} {phrase}",
+                     f"Content-Type: {content_type}",
+                     *([f"Content-Length: {length}"] if length is not None else []),
+                     *(extra or []), "", ""]
+            return "\r\n".join(lines).encode()
 
     return Handler
+
+
+def _peer_closed(connection: socket.socket) -> bool:
+    try:
+        readable, _, _ = select.select([connection], [], [], 0)
+        return bool(readable) and connection.recv(1, socket.MSG_PEEK) == b""
+    except (OSError, ValueError):
+        return True
+
+
+def _flood_blocks(action: Flood):
+    """The body of a Flood in blocks of ``action.block`` bytes (HTTP chunks when chunked),
+    made lazily; with gzip, the encoded blocks."""
+    filler = b"A" * action.block
+    if not action.gzip:
+        first = action.prefix + filler[len(action.prefix):]
+        yield first[: action.total]
+        left = action.total - len(first)
+        while left > 0:
+            yield filler[:left]
+            left -= action.block
+        return
+    # After a full flush deflate forgets what came before, so every further block of
+    # filler compresses to the same bytes: a gigabyte costs one compression.
+    compressor = zlib.compressobj(wbits=31)
+    yield compressor.compress(action.prefix + filler) + compressor.flush(zlib.Z_FULL_FLUSH)
+    repeated = compressor.compress(filler) + compressor.flush(zlib.Z_FULL_FLUSH)
+    for _ in range(action.total // action.block):
+        yield repeated
