@@ -15,7 +15,7 @@ from .cors import Cors
 from .demo_upstream import DEMO_BASE_URL, DemoUpstreamAdapter
 from .error_handlers import register_error_handlers
 from .key_pool import KeyPool
-from .logs import configure_logging
+from .logs import configure_logging, mask_gunicorn_output, route_through_gateway_handler
 from .metrics import Metrics
 from .models_catalog import ModelCatalog
 from .redaction import Redactor
@@ -50,6 +50,8 @@ def create_app(config: Settings | Mapping[str, str] | None = None) -> Flask:
 
     configure_logging(settings)
     app = Flask(__name__)
+    route_through_gateway_handler(app.logger)
+    mask_gunicorn_output()
     # Werkzeug answers 413 when a body is larger, before we read it.
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False

@@ -64,3 +64,22 @@ def configure_logging(settings: Settings) -> logging.Logger:
     logger.addHandler(handler)
     logger.propagate = False
     return logger
+
+
+def route_through_gateway_handler(other: logging.Logger) -> None:
+    """Send another library's logger (Flask's own, which logs a traceback when an error
+    handler itself fails) through the gateway's handler, so its lines are masked too."""
+    gateway_handlers = [h for h in logging.getLogger(LOGGER_NAME).handlers
+                        if getattr(h, "gateway_handler", False)]
+    for handler in list(other.handlers):
+        other.removeHandler(handler)
+    for handler in gateway_handlers:
+        other.addHandler(handler)
+    other.propagate = False
+
+
+def mask_gunicorn_output() -> None:
+    """Mask secrets in what gunicorn's own error log writes from this worker too."""
+    for handler in logging.getLogger("gunicorn.error").handlers:
+        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+            handler.addFilter(RedactingFilter(redactor))

@@ -324,3 +324,13 @@ def test_wildcard_and_off(make_app):
     assert star.headers["Access-Control-Allow-Origin"] == "*"
     off = make_app().test_client().get("/healthz", headers={"Origin": "https://a.b"})
     assert "Access-Control-Allow-Origin" not in off.headers
+
+
+def test_flask_logger_is_masked_too(app, caplog):
+    # Flask logs a traceback through its own logger when an error handler itself fails.
+    app.logger.addHandler(caplog.handler)
+    try:
+        app.logger.error("an error handler failed near %s", KEYS[0])
+    finally:
+        app.logger.removeHandler(caplog.handler)
+    assert KEYS[0] not in caplog.text and "…0001" in caplog.text
