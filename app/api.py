@@ -6,9 +6,10 @@ import json
 import logging
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
+from werkzeug.exceptions import ClientDisconnected
 
 from .client_socket import disconnect_check
-from .errors import InvalidRequest
+from .errors import InvalidRequest, RequestTimeout
 from .relay import RelayedBody
 from .validation import parse_image_request
 
@@ -48,11 +49,34 @@ def list_models():
 
 
 def _json_body() -> object:
-    # Reading the body enforces MAX_CONTENT_LENGTH (413) before any parsing.
-    raw = request.get_data(cache=False)
+    raw = _read_body()
     if not raw.strip():
         raise InvalidRequest("The request body must be a JSON object.")
     try:
         return json.loads(raw)
     except (ValueError, RecursionError):
         raise InvalidRequest("The request body is not valid JSON.") from None
+
+
+def _read_body() -> bytes:
+    """The request body, enforcing MAX_CONTENT_LENGTH (413) and CLIENT_BODY_TIMEOUT (408).
+
+    gunicorn drops a connection whose headers dawdle, not one whose body does: without a
+    timeout a client dripping its body holds a connection for ever.
+    """
+    client = request.environ.get("gunicorn.socket")
+    if client is None:
+        return request.get_data(cache=False)
+    previous = client.gettimeout()
+    client.settimeout(current_app.extensions["gateway"].settings.client_body_timeout)
+    try:
+        return request.get_data(cache=False)
+    except ClientDisconnected as exc:
+        # werkzeug reports any failed read as a disconnect; a timeout stays its context.
+        if isinstance(exc.__context__, TimeoutError):
+            raise RequestTimeout(
+                "The request body did not arrive in time (CLIENT_BODY_TIMEOUT between reads)."
+            ) from None
+        raise
+    finally:
+        client.settimeout(previous)

@@ -35,6 +35,7 @@ class Settings:
     upstream_read_timeout: float = 180.0
     request_deadline: float = 300.0
     queue_timeout: float = 30.0
+    client_body_timeout: float = 30.0
     max_body_bytes: int = MIB
     max_upstream_bytes: int = 64 * MIB
     default_model: str = DEFAULT_MODEL
@@ -192,6 +193,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "UPSTREAM_READ_TIMEOUT": ("upstream_read_timeout", _seconds(0.1, 3600)),
     "REQUEST_DEADLINE": ("request_deadline", _seconds(0.1, 3600)),
     "QUEUE_TIMEOUT": ("queue_timeout", _seconds(0, 3600)),
+    "CLIENT_BODY_TIMEOUT": ("client_body_timeout", _seconds(0.1, 3600)),
     "MAX_BODY_BYTES": ("max_body_bytes", _integer(1024, 1024 * MIB)),
     "MAX_UPSTREAM_BYTES": ("max_upstream_bytes", _integer(1024, 4096 * MIB)),
     "DEFAULT_MODEL": ("default_model", _model),

@@ -2,6 +2,7 @@
 
     GatewayError
     ├── InvalidRequest            400 invalid_request_error (bad parameter, bad JSON)
+    ├── RequestTimeout            408 the body came too slowly (CLIENT_BODY_TIMEOUT)
     ├── ContentPolicyViolation    400 content_policy_violation (Gemini returned no image)
     ├── AuthenticationFailed      401 (missing or wrong client token)
     ├── UpstreamRejected          Gemini's 4xx for this request, relayed with its status
@@ -62,6 +63,18 @@ class GatewayError(Exception):
 class InvalidRequest(GatewayError):
     status = 400
     error_type = "invalid_request_error"
+
+
+class RequestTimeout(GatewayError):
+    """The client sent its body too slowly (CLIENT_BODY_TIMEOUT between two reads)."""
+
+    status = 408
+    error_type = "invalid_request_error"
+    code = "request_timeout"
+
+    def headers(self) -> dict[str, str]:
+        # The rest of the body may never come: do not wait for it to reuse the connection.
+        return {"Connection": "close"}
 
 
 class ContentPolicyViolation(GatewayError):

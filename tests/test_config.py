@@ -15,6 +15,7 @@ def test_defaults_match_what_operators_use():
     assert s.gemini_base_url == DEFAULT_BASE_URL
     assert (s.upstream_connect_timeout, s.upstream_read_timeout) == (10, 180)
     assert (s.request_deadline, s.queue_timeout) == (300, 30)
+    assert s.client_body_timeout == 30
     assert s.max_body_bytes == 1024 * 1024
     assert s.max_upstream_bytes == 64 * 1024 * 1024
     assert s.default_model == "gemini-2.5-flash-image"
@@ -67,6 +68,7 @@ def test_blank_values_take_the_default():
         ("UPSTREAM_READ_TIMEOUT", "nan", "number of seconds"),
         ("REQUEST_DEADLINE", "inf", "number of seconds"),
         ("QUEUE_TIMEOUT", "-1", "number of seconds"),
+        ("CLIENT_BODY_TIMEOUT", "0", "number of seconds"),
         ("MAX_BODY_BYTES", "1MB", "whole number"),
         ("MAX_UPSTREAM_BYTES", "10", "whole number from 1024"),
         ("GEMINI_BASE_URL", "ftp://x", "http:// or https:// URL"),

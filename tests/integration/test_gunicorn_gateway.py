@@ -184,3 +184,25 @@ def test_bad_values_stop_the_master_naming_the_variable(name, value):
     output = (result.stdout + result.stderr).strip()
     assert name in output and "Traceback" not in output
     assert len(output.splitlines()) == 1
+
+
+def test_a_body_that_drips_gets_a_408_and_the_connection_closed(start_gateway, fake_gemini):
+    import socket
+
+    gateway = start_gateway(CLIENT_BODY_TIMEOUT=1)
+    body = b'{"prompt": "a lighthouse"}'
+    dripper = socket.create_connection(("127.0.0.1", gateway.port), timeout=10)
+    started = time.monotonic()
+    dripper.sendall(b"POST /v1/images/generations HTTP/1.1\r\nHost: x\r\n"
+                    + f"Authorization: Bearer {TOKENS[0]}\r\n".encode()
+                    + b"Content-Type: application/json\r\n"
+                    + f"Content-Length: {len(body)}\r\n\r\n".encode() + body[:5])
+    answer = b""
+    while chunk := dripper.recv(65536):  # ends when the gateway closes the connection
+        answer += chunk
+    dripper.close()
+    assert answer.startswith(b"HTTP/1.1 408 ")
+    assert b'"code":"request_timeout"' in answer
+    assert 0.9 <= time.monotonic() - started < 5
+    assert fake_gemini.calls == []
+    assert generate(gateway).status_code == 200  # the worker is unharmed
