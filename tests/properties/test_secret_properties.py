@@ -25,7 +25,7 @@ def fragments(secret: str, length: int = 8):
 
 
 @given(secrets, words, words, st.sampled_from([400, 403, 429, 500]))
-@example("AIzaSYLEAKCHECKKEY00000000000000000001", "x" * 480 + " ", " tail", 400)
+@example("fake-SYLEAKCHECKKEY00000000000000000001", "x" * 480 + " ", " tail", 400)
 @counted
 def test_a_secret_echoed_by_gemini_is_masked_whole_or_not_at_all(secret, before, after,
                                                                    status):
@@ -36,7 +36,7 @@ def test_a_secret_echoed_by_gemini_is_masked_whole_or_not_at_all(secret, before,
 
 
 def test_a_client_never_sees_a_piece_of_a_key_gemini_echoed():
-    key = "AIzaSyLeakCheckKey00000000000000000001"
+    key = "fake-SyLeakCheckKey00000000000000000001"
     app = create_app(gateway_env(GEMINI_API_KEYS=key))
     message = "x" * 480 + " " + key + " was rejected"
     with responses.RequestsMock() as upstream:

@@ -39,7 +39,7 @@ from tests.robustness.leak_audit import LeakAudit
 
 pytestmark = [pytest.mark.integration, pytest.mark.soak]
 
-KEYS = ("AIzaFuzzKeyAlpha000000000000000001", "AIzaFuzzKeyBravo000000000000000002")
+KEYS = ("fake-FuzzKeyAlpha000000000000000001", "fake-FuzzKeyBravo000000000000000002")
 TOKEN = "gw-fuzz-token-0123456789abcdef"
 ADMIN = "adm-fuzz-token-0123456789abcdef"
 WRONG = "gw-wrong-token-0123456789abcdef"
