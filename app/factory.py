@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from flask import Flask
 
@@ -46,7 +46,7 @@ def create_app(config: Settings | Mapping[str, str] | None = None) -> Flask:
     else:
         settings = Settings.from_environ(os.environ if config is None else config)
     if settings.demo:
-        settings = _with_demo_upstream(settings)
+        settings = replace(settings, gemini_base_url=DEMO_BASE_URL)
 
     configure_logging(settings)
     app = Flask(__name__)
@@ -80,9 +80,3 @@ def create_app(config: Settings | Mapping[str, str] | None = None) -> Flask:
     request_lifecycle.install(app)
     register_error_handlers(app)
     return app
-
-
-def _with_demo_upstream(settings: Settings) -> Settings:
-    from dataclasses import replace
-
-    return replace(settings, gemini_base_url=DEMO_BASE_URL)

@@ -75,7 +75,6 @@ class UpstreamTrace:
 
     attempts: int = 0
     key: str | None = None  # masked: the last key used
-    queue_wait: float = 0.0
     images: int | None = None
 
 
@@ -169,7 +168,7 @@ class UpstreamClient:
         trace = trace if trace is not None else UpstreamTrace()
         # No usable key: say so at once rather than after queueing for a slot.
         self.pool.check_available()
-        release = self._take_slot(trace)
+        release = self._take_slot()
         try:
             if client_gone is not None and client_gone():
                 # An image no one will receive is still billed: don't ask for it.
@@ -185,11 +184,10 @@ class UpstreamClient:
             release()  # a relay releases the slot when it is closed
         return answer
 
-    def _take_slot(self, trace: UpstreamTrace) -> Callable[[], None]:
+    def _take_slot(self) -> Callable[[], None]:
         queued_at = self._monotonic()
         acquired = self._slots.acquire(timeout=self.settings.queue_timeout)
-        trace.queue_wait = self._monotonic() - queued_at
-        self.observer.queue_wait(trace.queue_wait)
+        self.observer.queue_wait(self._monotonic() - queued_at)
         if not acquired:
             raise QueueFull(
                 "The gateway is at its limit of concurrent upstream calls; retry shortly.",
@@ -227,15 +225,14 @@ class UpstreamClient:
             finally:
                 if not relayed:
                     response.close()
-            elapsed = self._monotonic() - started
             if status == 200:
-                return self._parse_success(key, body, parse, trace, elapsed)
+                return self._parse_success(key, body, parse, trace, started)
 
             error = parse_error(status, body)
             if status == 429:
                 until = cooldown_until(error, self._wall_clock())
                 self.pool.cool(key, until, error.reason_text())
-                self.observer.attempt(trace.key, "rate_limited", elapsed)
+                self._observed(key, "rate_limited", started)
                 log.warning(
                     "key %s rate limited for %.0f s (%s); trying another key",
                     trace.key, until - self._wall_clock(), error.quota_ids or "no quota id",
@@ -244,38 +241,33 @@ class UpstreamClient:
             fault = error.key_fault
             if fault is not None:
                 self.pool.disable(key, fault)
-                self.observer.attempt(trace.key, "key_rejected", elapsed)
+                self._observed(key, "key_rejected", started)
                 log.error("key %s taken out of rotation: %s", trace.key, fault)
                 continue
             if status >= 500:
-                self.pool.record_failure(key, "upstream_5xx", error.reason_text())
-                self.observer.attempt(trace.key, "upstream_5xx", elapsed)
+                self._failed(key, "upstream_5xx", error.reason_text(), started)
                 raise BadGateway(
                     f"Gemini failed after {trace.attempts} attempt(s): HTTP {status}: "
                     f"{error.message}"
                 )
-            self.pool.record_failure(key, "client_error", error.reason_text())
-            self.observer.attempt(trace.key, "client_error", elapsed)
+            self._failed(key, "client_error", error.reason_text(), started)
             if status == 404:
                 raise ModelNotFound(error.message)
             raise UpstreamRejected(
                 status, error.message, code=(error.status or "").lower() or None
             )
 
-    def _parse_success(self, key, body, parse, trace, elapsed):
+    def _parse_success(self, key, body, parse, trace, started):
         try:
             answer = parse(body)
         except ContentPolicyViolation:
-            self.pool.record_success(key)
-            self.observer.attempt(trace.key, "filtered", elapsed)
+            self._succeeded(key, "filtered", started)  # the key worked; the prompt did not
             trace.images = 0
             raise
         except GatewayError as exc:
-            self.pool.record_failure(key, "bad_body", exc.message)
-            self.observer.attempt(trace.key, "bad_body", elapsed)
+            self._failed(key, "bad_body", exc.message, started)
             raise
-        self.pool.record_success(key)
-        self.observer.attempt(trace.key, "success", elapsed)
+        self._succeeded(key, "success", started)
         if isinstance(answer, ImagesAnswer):
             trace.images = answer.images
         return answer
@@ -311,9 +303,17 @@ class UpstreamClient:
             self.observer.attempt(mask(key), "retried", 0.0)
         return response
 
+    def _observed(self, key: str, outcome: str, started: float) -> None:
+        """Tell the observer how an attempt that began at ``started`` ended."""
+        self.observer.attempt(mask(key), outcome, self._monotonic() - started)
+
     def _failed(self, key: str, outcome: str, detail: str, started: float) -> None:
         self.pool.record_failure(key, outcome, detail)
-        self.observer.attempt(mask(key), outcome, self._monotonic() - started)
+        self._observed(key, outcome, started)
+
+    def _succeeded(self, key: str, outcome: str, started: float) -> None:
+        self.pool.record_success(key)
+        self._observed(key, outcome, started)
 
     def _read(self, key, response, deadline, started, *, relay: bool):
         """The whole body, or ``(first chunk, iterator of the rest)`` for a large images
@@ -353,8 +353,7 @@ class UpstreamClient:
 
         def succeeded(images: int) -> None:
             trace.images = images
-            self.pool.record_success(key)
-            self.observer.attempt(mask(key), "success", self._monotonic() - started)
+            self._succeeded(key, "success", started)
 
         return RelayedBody(
             response, rest, first,
