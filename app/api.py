@@ -10,7 +10,7 @@ from werkzeug.exceptions import ClientDisconnected
 
 from .client_socket import disconnect_check
 from .errors import InvalidRequest, RequestTimeout
-from .relay import RelayedBody
+from .upstream.relay import RelayedBody
 from .validation import parse_image_request
 
 bp = Blueprint("api", __name__, url_prefix="/v1")

@@ -12,8 +12,8 @@ from . import admin, api, probes, request_lifecycle
 from .auth import TokenChecker
 from .config import Settings
 from .cors import Cors
-from .demo_upstream import DEMO_BASE_URL, DemoUpstreamAdapter
 from .error_handlers import register_error_handlers
+from .gemini.demo import DEMO_BASE_URL, DemoUpstreamAdapter
 from .key_pool import KeyPool
 from .logs import configure_logging, mask_gunicorn_output, route_through_gateway_handler
 from .metrics import Metrics

@@ -3,8 +3,8 @@ from datetime import datetime
 
 import pytest
 
-from app.cooldown import QUOTA_TIMEZONE, cooldown_until, next_daily_reset
-from app.gemini_errors import parse_duration, parse_error
+from app.gemini.cooldown import QUOTA_TIMEZONE, cooldown_until, next_daily_reset
+from app.gemini.errors import parse_duration, parse_error
 
 RETRY_INFO = "type.googleapis.com/google.rpc.RetryInfo"
 ERROR_INFO = "type.googleapis.com/google.rpc.ErrorInfo"

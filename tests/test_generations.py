@@ -203,7 +203,7 @@ def test_daily_quota_cools_until_midnight_pacific(app, client, auth, upstream):
     assert post(client, auth).status_code == 200
     pool = app.extensions["gateway"].pool
     (first, _) = pool.snapshot()
-    from app.cooldown import next_daily_reset
+    from app.gemini.cooldown import next_daily_reset
 
     assert first["state"] == "cooling"
     import time
@@ -348,12 +348,12 @@ def test_upstream_body_over_the_limit_is_502(make_app, auth, upstream):
 
 def test_queue_full_is_503_with_retry_after(make_app, auth, upstream):
     app = make_app(MAX_CONCURRENT=1, QUEUE_TIMEOUT=0)
-    slots = app.extensions["gateway"].upstream._slots
-    slots.acquire()  # another request holds the only slot
+    slots = app.extensions["gateway"].upstream.slots
+    lease = slots.acquire(0)  # another request holds the only slot
     try:
         response = post(app.test_client(), auth)
     finally:
-        slots.release()
+        slots.release(lease)
     assert_openai_error(response, 503, code="server_busy")
     assert int(response.headers["Retry-After"]) >= 1
     assert len(upstream.calls) == 0

@@ -41,7 +41,7 @@ def test_large_answer_is_relayed_byte_for_byte(app, upstream, caplog):
     gateway = app.extensions["gateway"]
     assert gateway.pool.snapshot()[0]["successes"] == 1
     # The slot came back when the response was closed.
-    assert gateway.upstream._slots._value == gateway.settings.max_concurrent
+    assert gateway.upstream.slots.free() == gateway.settings.max_concurrent
 
 
 def test_small_answers_are_still_parsed(app, upstream):
@@ -77,7 +77,7 @@ def test_relayed_answer_over_the_limit_is_cut_short(make_app, upstream):
         app.test_client().post("/v1/images/generations", json={"prompt": "x"}, headers=AUTH)
     gateway = app.extensions["gateway"]
     assert gateway.pool.snapshot()[0]["failures"] == {"connection": 1}
-    assert gateway.upstream._slots._value == gateway.settings.max_concurrent
+    assert gateway.upstream.slots.free() == gateway.settings.max_concurrent
 
 
 def test_images_head_recognition():
@@ -105,7 +105,7 @@ def test_client_gone_before_the_call_costs_no_upstream_call(app, upstream):
         gateway.upstream.generate_images({"prompt": "x"}, client_gone=lambda: True)
     assert caught.value.status == 499
     assert len(upstream.calls) == 0
-    assert gateway.upstream._slots._value == gateway.settings.max_concurrent
+    assert gateway.upstream.slots.free() == gateway.settings.max_concurrent
 
 
 def test_small_clean_answer_is_sent_as_gemini_wrote_it(app, upstream):

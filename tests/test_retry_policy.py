@@ -3,7 +3,7 @@ from typing import ClassVar
 import pytest
 from urllib3.exceptions import MaxRetryError
 
-from app.retry_policy import upstream_retry
+from app.upstream.retry_policy import upstream_retry
 
 
 def backoffs(retry, count):

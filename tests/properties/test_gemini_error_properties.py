@@ -9,9 +9,9 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from app import create_app
-from app.cooldown import cooldown_until
 from app.errors import RateLimited
-from app.gemini_errors import MAX_RETRY_DELAY, parse_duration, parse_error
+from app.gemini.cooldown import cooldown_until
+from app.gemini.errors import MAX_RETRY_DELAY, parse_duration, parse_error
 from tests import gemini_bodies as gemini
 from tests.conftest import TOKENS, gateway_env
 from tests.properties.counting import counted

@@ -8,7 +8,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from app import create_app
-from app.gemini_errors import parse_error
+from app.gemini.errors import parse_error
 from app.redaction import Redactor
 from tests import gemini_bodies as gemini
 from tests.conftest import TOKENS, gateway_env

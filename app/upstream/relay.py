@@ -18,8 +18,8 @@ from collections.abc import Callable, Iterator
 import requests
 from urllib3.exceptions import HTTPError as Urllib3Error
 
-from .answers import ImageCounter
-from .errors import GatewayError, GatewayTimeout, UpstreamTooLarge
+from ..answers import ImageCounter
+from ..errors import GatewayError, GatewayTimeout, UpstreamTooLarge
 
 log = logging.getLogger("gateway.upstream")
 

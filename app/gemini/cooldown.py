@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from .gemini_errors import GeminiError
+from .errors import GeminiError
 
 DEFAULT_COOLDOWN = 60.0
 # Gemini's per-day quotas reset at midnight Pacific time.

@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -26,10 +25,9 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.exceptions import ReadTimeoutError
 
-from .answers import ImagesAnswer, images_from, looks_like_images, models_from
-from .config import Settings
-from .cooldown import cooldown_until
-from .errors import (
+from ..answers import ImagesAnswer, images_from, looks_like_images, models_from
+from ..config import Settings
+from ..errors import (
     BadGateway,
     ClientDisconnected,
     ContentPolicyViolation,
@@ -40,11 +38,13 @@ from .errors import (
     UpstreamRejected,
     UpstreamTooLarge,
 )
-from .gemini_errors import parse_error
-from .key_pool import KeyPool
-from .redaction import mask
+from ..gemini.cooldown import cooldown_until
+from ..gemini.errors import parse_error
+from ..key_pool import KeyPool
+from ..redaction import mask
 from .relay import RelayedBody
 from .retry_policy import upstream_retry
+from .slots import LocalSlots, Slots
 
 log = logging.getLogger("gateway.upstream")
 
@@ -128,6 +128,7 @@ class UpstreamClient:
         session: requests.Session,
         *,
         observer: UpstreamObserver | None = None,
+        slots: Slots | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
@@ -137,7 +138,7 @@ class UpstreamClient:
         self.observer = observer or UpstreamObserver()
         self._monotonic = monotonic
         self._wall_clock = wall_clock
-        self._slots = threading.BoundedSemaphore(settings.max_concurrent)
+        self.slots = slots if slots is not None else LocalSlots(settings.max_concurrent)
 
     def generate_images(
         self,
@@ -186,9 +187,9 @@ class UpstreamClient:
 
     def _take_slot(self) -> Callable[[], None]:
         queued_at = self._monotonic()
-        acquired = self._slots.acquire(timeout=self.settings.queue_timeout)
+        lease = self.slots.acquire(self.settings.queue_timeout)
         self.observer.queue_wait(self._monotonic() - queued_at)
-        if not acquired:
+        if lease is None:
             raise QueueFull(
                 "The gateway is at its limit of concurrent upstream calls; retry shortly.",
                 retry_after=QUEUE_FULL_RETRY_AFTER,
@@ -201,7 +202,7 @@ class UpstreamClient:
             if not released:
                 released = True
                 self.observer.in_flight(-1)
-                self._slots.release()
+                self.slots.release(lease)
 
         return release
 
