@@ -47,6 +47,17 @@ class Settings:
     metrics_auth: bool = False
     models_cache_ttl: float = 600.0
     cors_origins: tuple[str, ...] = ()
+    playground: bool | None = None  # None: on in demo mode and behind client tokens
+
+    @property
+    def playground_enabled(self) -> bool:
+        """Whether ``GET /`` serves the browser playground.
+
+        Unset, it is on where it cannot hand strangers free images: in demo mode, or when
+        every call it makes needs a client token."""
+        if self.playground is not None:
+            return self.playground
+        return self.demo or self.auth_enabled
 
     @property
     def auth_enabled(self) -> bool:
@@ -205,6 +216,8 @@ _PARSERS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "METRICS_AUTH": ("metrics_auth", _boolean),
     "MODELS_CACHE_TTL": ("models_cache_ttl", _seconds(0, 86400)),
     "CORS_ORIGINS": ("cors_origins", _origins),
+    # Issue 13: the browser playground at GET /.
+    "PLAYGROUND": ("playground", _boolean),
 }
 
 VARIABLES = tuple(_PARSERS)
