@@ -1,4 +1,5 @@
-"""Key status for operators: ``/admin/keys``, behind ``ADMIN_TOKEN`` (404 when unset)."""
+"""Key status and traffic for operators: ``/admin/keys`` and ``/admin/stats``, behind
+``ADMIN_TOKEN`` (404 when unset)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from datetime import UTC, datetime
 from flask import Blueprint, abort, current_app, jsonify, request
 
 from .errors import GatewayError
+from .traffic_stats import traffic_stats
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -42,6 +44,13 @@ def enable_key(masked: str):
         raise KeyNotFound(f"No key shown as {wanted!r}; GET /admin/keys lists them.")
     (view,) = [_public(v) for v in pool.snapshot() if v["key"] == wanted][:1]
     return jsonify(view)
+
+
+@bp.get("/stats")
+def stats():
+    """Request, latency, image and token totals from the metrics, all workers merged."""
+    metrics = current_app.extensions["gateway"].metrics
+    return jsonify({**traffic_stats(metrics.merged_registry()), "worker_pid": os.getpid()})
 
 
 def _public(view: dict) -> dict:

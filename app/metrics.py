@@ -54,6 +54,11 @@ class Metrics(UpstreamObserver):
         self.queue_wait_seconds = Histogram(
             "gateway_queue_wait_seconds", "Time spent waiting for a concurrency slot.",
             buckets=QUEUE_BUCKETS, registry=r)
+        self.images = Counter(
+            "gateway_images", "Images delivered to clients.", registry=r)
+        self.tokens = Counter(
+            "gateway_tokens", "Gemini tokens used, as its usage reports them, by kind.",
+            ["kind"], registry=r)
         self.key_state = Gauge(
             "gateway_key_state", "1 for the state each key is in, as the reporting worker "
             "sees it.", ["key", "state"], registry=r, multiprocess_mode="liveall")
@@ -77,17 +82,29 @@ class Metrics(UpstreamObserver):
         self.requests.labels(route, method, str(status)).inc()
         self.request_seconds.labels(route).observe(seconds)
 
+    def images_delivered(self, count: int) -> None:
+        self.images.inc(count)
+
+    def tokens_used(self, input_tokens: int, output_tokens: int) -> None:
+        """Called with an answer's ``usage``; the kind label has two values, never more."""
+        self.tokens.labels("input").inc(max(0, input_tokens))
+        self.tokens.labels("output").inc(max(0, output_tokens))
+
     def refresh_key_states(self) -> None:
         for view in self.pool.snapshot():
             for state in KeyState:
                 self.key_state.labels(view["key"], state.value).set(
                     1 if view["state"] == state.value else 0)
 
-    def render(self) -> bytes:
-        self.refresh_key_states()
+    def merged_registry(self) -> CollectorRegistry:
+        """Every worker's samples when several share PROMETHEUS_MULTIPROC_DIR, else ours."""
         directory = os.environ.get(MULTIPROC_DIR_VARIABLE)
         if directory and os.path.isdir(directory):
             registry = CollectorRegistry()
             multiprocess.MultiProcessCollector(registry, path=directory)
-            return generate_latest(registry)
-        return generate_latest(self.registry)
+            return registry
+        return self.registry
+
+    def render(self) -> bytes:
+        self.refresh_key_states()
+        return generate_latest(self.merged_registry())

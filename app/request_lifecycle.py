@@ -50,6 +50,8 @@ def _finish(response: Response) -> Response:
         # Read now: a relayed answer counts its images as they pass.
         fields["key"], fields["images"] = trace.key, trace.images
         gateway.metrics.request_done(route, fields["method"], fields["status"], seconds)
+        if trace.images and fields["status"] < 400:
+            gateway.metrics.images_delivered(trace.images)
         fields["latency_ms"] = round(seconds * 1000, 1)
         access_log.info(_access_text(fields), extra={"request_id": request_id,
                                                      "access": fields})

@@ -121,6 +121,13 @@ SCENARIOS = [
      lambda c: c.post(f"/admin/keys/…{KEYS[0][-4:]}/enable", headers=ADMIN_AUTH), 200, None),
     ("enable unknown key", {}, None,
      lambda c: c.post("/admin/keys/zzzz/enable", headers=ADMIN_AUTH), 404, "key_not_found"),
+    ("admin stats", {}, lambda u: u.post(IMAGES_URL, json=gemini.images(2)),
+     lambda c: generate(c) and c.get("/admin/stats", headers=ADMIN_AUTH), 200, None),
+    ("admin stats without token", {}, None, lambda c: c.get("/admin/stats"), 401,
+     "invalid_api_key"),
+    ("playground page", {}, None, lambda c: c.get("/"), 200, None),
+    ("playground off", {"PLAYGROUND": "false"}, None, lambda c: c.get("/"), 404, "not_found"),
+    ("dashboard page", {}, None, lambda c: c.get("/admin"), 200, None),
 ]
 
 

@@ -33,7 +33,7 @@ def counter(exposition, name, **labels):
 
 def test_metrics_are_right_whichever_of_two_workers_answers(start_gateway, fake_gemini):
     fake_gemini.behaviour = lambda call: Reply(delay=0.05)
-    gateway = start_gateway(WEB_CONCURRENCY=2)
+    gateway = start_gateway(WEB_CONCURRENCY=2, ADMIN_TOKEN=ADMIN)
     with ThreadPoolExecutor(8) as pool:
         statuses = list(pool.map(lambda _: generate(gateway).status_code, range(40)))
     assert statuses == [200] * 40
@@ -48,6 +48,14 @@ def test_metrics_are_right_whichever_of_two_workers_answers(start_gateway, fake_
         assert counter(page, "gateway_upstream_attempts_total", outcome="success") == 40
         assert counter(page, "gateway_upstream_in_flight") == 0
         assert all(secret not in page for secret in (*KEYS, *TOKENS))
+        # The dashboard's numbers come from the same merged samples.
+        stats = requests.get(gateway.url + "/admin/stats", timeout=10, headers={
+            "Authorization": f"Bearer {ADMIN}", "Connection": "close"}).json()
+        assert stats["images"] == 40
+        assert {"route": "/v1/images/generations", "method": "POST", "status": "200",
+                "count": 40} in stats["requests"]
+        (latency,) = [h for h in stats["latency"] if h["route"] == "/v1/images/generations"]
+        assert latency["count"] == 40 and latency["buckets"][-1] == ["+Inf", 40]
 
 
 def test_sigterm_lets_an_in_flight_generation_finish(start_gateway, fake_gemini):

@@ -51,7 +51,7 @@ GEMINI_MODELS = {"object": "list", "data": [
 EXAMPLES = {"POST /v1/images/generations": 200, "POST /admin/keys/{key}/enable": 60}
 DEFAULT_EXAMPLES = 60
 MINIMUM_REQUESTS = 1000
-OPEN_OPERATIONS = {"GET /healthz", "GET /readyz"}
+OPEN_OPERATIONS = {"GET /healthz", "GET /readyz", "GET /", "GET /admin"}
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_headers_conformance, response_schema_conformance, negative_data_rejection]
 UNDOCUMENTED_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
@@ -200,7 +200,7 @@ def probe_undocumented(base_url: str, audit: LeakAudit) -> int:
             assert response.status_code == 405, (method, path, response.status_code)
             assert contract.contract_violations(method, path, 405, response.headers,
                                                 response.content) == []
-    for path in ("/", "/v1", "/v1/images", "/v1/images/edits", "/admin",
+    for path in ("/index.html", "/v1", "/v1/images", "/v1/images/edits", "/admin/",
                  "/" + string.ascii_letters, "/v1/models/x/y", "/%2e%2e/etc/passwd"):
         response = requests.get(base_url + path, timeout=10)
         sent += 1
