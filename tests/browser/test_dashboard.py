@@ -1,0 +1,64 @@
+"""The operators' dashboard in a real browser against real gunicorn in demo mode."""
+
+import requests
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+from app.redaction import mask
+from tests.browser.conftest import ADMIN, KEYS, SECRETS, TOKEN
+
+
+def open_dashboard(page, token):
+    driver = page("/admin")
+    driver.find_element(By.ID, "admin-token").send_keys(token)
+    driver.find_element(By.CSS_SELECTOR, "#admin-token-form button[type=submit]").click()
+    return driver
+
+
+def test_shows_every_key_masked_and_the_traffic(page, gateway):
+    for _ in range(3):
+        requests.post(gateway.url + "/v1/images/generations", timeout=10,
+                      headers={"Authorization": f"Bearer {TOKEN}"},
+                      json={"prompt": "traffic", "size": "64x64"}).raise_for_status()
+    driver = open_dashboard(page, ADMIN)
+    WebDriverWait(driver, 15).until(
+        lambda d: len(d.find_elements(By.CSS_SELECTOR, "#keys-body td.key")) == len(KEYS))
+    shown = [cell.text for cell in driver.find_elements(By.CSS_SELECTOR, "#keys-body td.key")]
+    assert shown == [mask(key) for key in KEYS]
+    states = [cell.text for cell in driver.find_elements(By.CSS_SELECTOR, "#keys-body .state")]
+    assert states == ["active"] * len(KEYS)
+    images = driver.find_element(By.ID, "stat-images")
+    WebDriverWait(driver, 15).until(lambda _: images.text not in ("", "–"))
+    assert int(images.text) >= 3
+    assert "200 ×" in driver.find_element(By.ID, "error-mix").text
+    html, url = driver.page_source, driver.current_url
+    for secret in SECRETS:
+        assert secret not in html and secret not in url
+
+
+def test_a_wrong_admin_token_shows_the_apis_error(page):
+    driver = open_dashboard(page, "not-the-admin-token-000")
+    error = driver.find_element(By.ID, "admin-error")
+    WebDriverWait(driver, 15).until(lambda _: error.is_displayed())
+    assert "Invalid gateway key." in error.text
+    assert driver.find_elements(By.CSS_SELECTOR, "#keys-body td.key") == []
+    assert driver.execute_script("return sessionStorage.length") == 0
+
+
+def test_disable_and_enable_a_key_from_the_page(page, gateway):
+    driver = open_dashboard(page, ADMIN)
+    wait = WebDriverWait(driver, 15)
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#keys-body td.key"))
+    first = driver.find_element(By.CSS_SELECTOR, "#keys-body tr:first-child button")
+    assert first.text == "Disable"
+    first.click()
+    wait.until(lambda d: d.find_element(By.ID, "admin-error").is_displayed()
+               or d.find_element(By.CSS_SELECTOR, "#keys-body tr:first-child .state").text
+               == "out of rotation")
+    # Until POST /admin/keys/<key>/disable lands, the page shows the API's answer to it.
+    if driver.find_element(By.ID, "admin-error").is_displayed():
+        assert "HTTP 404" in driver.find_element(By.ID, "admin-error").text
+        return
+    driver.find_element(By.CSS_SELECTOR, "#keys-body tr:first-child button").click()
+    wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "#keys-body tr:first-child .state")
+               .text == "active")
