@@ -91,6 +91,78 @@ def test_the_keyboard_alone_generates(page):
     assert wait(driver).until(final_images) == [[1024, 1024]]
 
 
+# An answer as the streaming gateway sends it: comments, split chunks, drafts, finals, [DONE].
+STREAM_STUB = """
+    const png = arguments[0];
+    const event = (body) => 'data: ' + JSON.stringify(body) + '\\n\\n';
+    const common = {created_at: 1, size: '1024x1024', quality: 'high', background: 'opaque',
+                    output_format: 'png'};
+    const usage = {input_tokens: 12, output_tokens: 1120, total_tokens: 1132,
+                   input_tokens_details: {text_tokens: 12, image_tokens: 0}};
+    window.gate = {};
+    window.gate.done = new Promise((resolve) => { window.gate.release = resolve; });
+    const partial = event({...common, type: 'image_generation.partial_image',
+                           b64_json: png, partial_image_index: 0});
+    const parts = [': keep-alive\\n\\n', partial.slice(0, 40), partial.slice(40)];
+    window.fetch = async (url, init) => {
+      window.sentBody = JSON.parse(init.body);
+      const encoder = new TextEncoder();
+      const body = new ReadableStream({async start(controller) {
+        for (const part of parts) controller.enqueue(encoder.encode(part));
+        await window.gate.done;  // the test looks at the draft, then lets the finals come
+        for (let i = 0; i < 2; i++) {
+          controller.enqueue(encoder.encode(event({...common, usage,
+            type: 'image_generation.completed', b64_json: png})));
+        }
+        controller.enqueue(encoder.encode('data: [DONE]\\n\\n'));
+        controller.close();
+      }});
+      return new Response(body, {status: 200, headers: {'Content-Type': 'text/event-stream'}});
+    };
+"""
+
+
+def test_an_event_stream_shows_drafts_then_finals_with_usage(page):
+    """What the page does with OpenAI's image events, before the gateway streams them."""
+    driver = page("/")
+    enter_token(driver, TOKEN)
+    png = base64.b64encode(demo_png("stream", 1024, 1024)).decode()
+    driver.execute_script(STREAM_STUB, png)
+    driver.find_element(By.ID, "prompt").send_keys("a lighthouse")
+    count = driver.find_element(By.ID, "n")
+    count.clear()
+    count.send_keys("2")
+    driver.find_element(By.ID, "generate-submit").click()
+    wait(driver).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#generate-results img.draft"))
+    badges = [b.text for b in driver.find_elements(By.CSS_SELECTOR, "#generate-results .badge")]
+    assert badges == ["Draft 1", "Waiting"]
+    sent = driver.execute_script("return window.sentBody")
+    assert sent["stream"] is True and sent["n"] == 2 and sent["size"] == "1024x1024"
+
+    driver.execute_script("window.gate.release()")
+    assert wait(driver).until(final_images) == [[1024, 1024], [1024, 1024]]
+    captions = [c.text for c in driver.find_elements(By.CSS_SELECTOR, "#generate-results .meta")]
+    assert all(c.startswith("1024×1024 · PNG") and c.endswith("1,132 tokens")
+               for c in captions), captions
+    summary = driver.find_element(By.ID, "generate-summary").text
+    assert "2 images in" in summary and "2,264 tokens (24 in, 2,240 out)" in summary
+
+
+def test_an_error_event_shows_the_apis_message(page):
+    driver = page("/")
+    enter_token(driver, TOKEN)
+    driver.execute_script("""
+        window.fetch = async () => new Response(
+          ': keep-alive\\n\\ndata: {"type": "error", "error": {"message": "Gemini is busy",'
+          + ' "type": "server_error", "param": null, "code": "bad_gateway"}}\\n\\n',
+          {status: 200, headers: {'Content-Type': 'text/event-stream'}});""")
+    driver.find_element(By.ID, "prompt").send_keys("a lighthouse")
+    driver.find_element(By.ID, "generate-submit").click()
+    error = driver.find_element(By.ID, "generate-error")
+    wait(driver).until(lambda _: error.is_displayed())
+    assert "Gemini is busy" in error.text and "bad_gateway" in error.text
+
+
 def has_edits_route():
     from app import create_app
 
