@@ -67,6 +67,7 @@
 
   // ---- models, ratio and size ---------------------------------------------------------------
   async function loadModels() {
+    if (tokenNeeded && !token()) return; // it would only be refused
     let models;
     try {
       models = (await Gateway.getJSON("/v1/models", token())).data || [];

@@ -32,6 +32,8 @@ def chromium(width: int = 1280, height: int = 900) -> Iterator[webdriver.Chrome]
     profile = tempfile.mkdtemp(prefix="gateway-chromium-")
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
+    # The console, so a test can see what the Content-Security-Policy refused.
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     for flag in (*FLAGS, f"--user-data-dir={profile}", f"--window-size={width},{height}"):
         options.add_argument(flag)
     driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))

@@ -62,3 +62,15 @@ def test_disable_and_enable_a_key_from_the_page(page, gateway):
     driver.find_element(By.CSS_SELECTOR, "#keys-body tr:first-child button").click()
     wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "#keys-body tr:first-child .state")
                .text == "active")
+
+
+def test_the_pages_break_none_of_their_own_csp_rules(page):
+    """Chromium reports every script, style or image the policy refused in its console."""
+    for path in ("/", "/admin"):
+        driver = page(path)
+        WebDriverWait(driver, 10).until(
+            lambda d: d.execute_script("return document.readyState") == "complete")
+        assert driver.find_elements(By.CSS_SELECTOR, "main .card")  # the page drew
+        refused = [entry["message"] for entry in driver.get_log("browser")
+                   if "Content Security Policy" in entry["message"]]
+        assert refused == []
