@@ -49,6 +49,12 @@ def test_playground_page_with_tokens_configured(client):
     assert 'id="generate-form"' in html and 'id="edit-form"' in html
 
 
+def test_an_open_demo_gateway_shows_no_token_form(make_app):
+    html = make_app(DEMO="true", PROXY_AUTH_KEYS="").test_client().get("/").get_data(as_text=True)
+    assert 'data-token-needed="false"' in html and 'id="token-form"' not in html
+    assert "demo mode" in html
+
+
 # ---- what the pages may and may not hold ---------------------------------------------------
 
 

@@ -34,7 +34,8 @@
     }
   }
   $("token-status").dataset.open = $("token-status").textContent.trim();
-  $("token-form").addEventListener("submit", (event) => {
+  // An open gateway ignores tokens: the page then shows no token form at all.
+  if (tokenNeeded) $("token-form").addEventListener("submit", (event) => {
     event.preventDefault();
     const input = $("token");
     store(TOKEN, input.value.trim());
@@ -42,7 +43,10 @@
     showTokenState();
     loadModels();
   });
-  $("token-forget").addEventListener("click", () => { store(TOKEN, ""); showTokenState(); });
+  if (tokenNeeded) $("token-forget").addEventListener("click", () => {
+    store(TOKEN, "");
+    showTokenState();
+  });
 
   // ---- tabs (arrow keys move between them, as WAI-ARIA's tab pattern has it) ---------------
   const tabs = Array.from(document.querySelectorAll('[role="tab"]'));
@@ -98,7 +102,7 @@
     const size = chosenSize($(ratioId), $(tierId));
     $(tierId).disabled = !size;
     $(hintId).textContent = size ? "Asks for " + size.width + " × " + size.height + " px"
-      : "Size follows the first image";
+      : hintId === "size-hint" ? "The model's default size" : "Size follows the first image";
   }
   for (const [ratio, tier, hint] of [["ratio", "tier", "size-hint"],
     ["edit-ratio", "edit-tier", "edit-size-hint"]]) {
