@@ -1,5 +1,7 @@
 """The operators' dashboard in a real browser against real gunicorn in demo mode."""
 
+import re
+
 import requests
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
@@ -74,3 +76,44 @@ def test_the_pages_break_none_of_their_own_csp_rules(page):
         refused = [entry["message"] for entry in driver.get_log("browser")
                    if "Content Security Policy" in entry["message"]]
         assert refused == []
+
+
+# /admin/keys and /admin/stats as a gateway with troubled keys would answer them.
+TROUBLED_KEYS_STUB = """
+    const soon = new Date(Date.now() + 95000).toISOString();
+    const keys = {object: 'list', worker_pid: 7, data: [
+      {key: '…aaaa', state: 'cooling', cooling_until: soon, reason: null, requests: 9,
+       successes: 5, failures: {rate_limited: 4}, last_error: '429 quota exceeded',
+       last_success_at: null},
+      {key: '…bbbb', state: 'out_of_rotation', cooling_until: null,
+       reason: 'API_KEY_INVALID', requests: 1, successes: 0, failures: {key_rejected: 1},
+       last_error: 'API_KEY_INVALID', last_success_at: null}]};
+    const stats = {object: 'gateway.stats', requests: [], latency: [], upstream: [],
+                   images: 0, tokens: {input: 0, output: 0}};
+    window.posted = [];
+    window.fetch = async (url, init) => {
+      if (init && init.method === 'POST') window.posted.push(url);
+      const body = url.startsWith('/admin/keys') && !(init && init.method === 'POST')
+        ? keys : url === '/admin/stats' ? stats : keys.data[1];
+      return new Response(JSON.stringify(body),
+                          {status: 200, headers: {'Content-Type': 'application/json'}});
+    };
+"""
+
+
+def test_cooling_and_rejected_keys_show_countdown_reason_and_enable(page):
+    driver = page("/admin")
+    driver.execute_script(TROUBLED_KEYS_STUB)
+    driver.find_element(By.ID, "admin-token").send_keys("any-token-the-stub-accepts")
+    driver.find_element(By.CSS_SELECTOR, "#admin-token-form button[type=submit]").click()
+    wait = WebDriverWait(driver, 15)
+    wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#keys-body tr")) == 2)
+    cooling, rejected = driver.find_elements(By.CSS_SELECTOR, "#keys-body tr")
+    countdown = cooling.find_element(By.CSS_SELECTOR, ".countdown").text
+    assert re.fullmatch(r"1 min 3[0-5] s left", countdown), countdown
+    assert "429 quota exceeded" in cooling.text and "Enable" in cooling.text
+    assert "out of rotation" in rejected.text and "API_KEY_INVALID" in rejected.text
+    rejected.find_element(By.TAG_NAME, "button").click()
+    wait.until(lambda d: d.execute_script("return window.posted.length"))
+    assert driver.execute_script("return window.posted") == [
+        "/admin/keys/%E2%80%A6bbbb/enable"]
