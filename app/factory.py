@@ -14,14 +14,19 @@ from .config import Settings
 from .cors import Cors
 from .error_handlers import register_error_handlers
 from .gemini.demo import DEMO_BASE_URL, DemoUpstreamAdapter
+from .gemini.models import ModelNames, ModelTable
+from .generation import ImageGenerator
 from .key_pool import KeyPool
 from .logs import configure_logging, mask_gunicorn_output, route_through_gateway_handler
 from .metrics import Metrics
 from .models_catalog import ModelCatalog
 from .redaction import Redactor
 from .upstream import UpstreamClient, build_session
+from .upstream.client import BearerKey, GoogApiKey
 
 __all__ = ["Gateway", "create_app"]
+# The demo adapter answers every path under this origin: native routes and the compat layer.
+DEMO_ORIGIN = "http://demo-upstream.invalid/"
 
 
 @dataclass
@@ -33,6 +38,7 @@ class Gateway:
     tokens: TokenChecker
     admin_tokens: TokenChecker
     upstream: UpstreamClient
+    images: ImageGenerator
     models: ModelCatalog
     metrics: Metrics
     cors: Cors
@@ -59,17 +65,23 @@ def create_app(config: Settings | Mapping[str, str] | None = None) -> Flask:
 
     session = build_session(settings)
     if settings.demo:
-        session.mount(DEMO_BASE_URL, DemoUpstreamAdapter())
+        session.mount(DEMO_ORIGIN, DemoUpstreamAdapter())
     pool = KeyPool(settings.gemini_api_keys)
     metrics = Metrics(pool)
-    upstream = UpstreamClient(settings, pool, session, observer=metrics)
+    native = settings.upstream_api == "gemini"
+    upstream = UpstreamClient(settings, pool, session, observer=metrics,
+                              base_url=settings.upstream_root,
+                              auth=GoogApiKey if native else BearerKey)
+    table = ModelTable.load(settings.models_file)
+    names = ModelNames(settings.default_model, settings.model_aliases)
     app.extensions["gateway"] = Gateway(
         settings=settings,
         pool=pool,
         tokens=TokenChecker(settings.proxy_auth_keys),
         admin_tokens=TokenChecker([settings.admin_token] if settings.admin_token else []),
         upstream=upstream,
-        models=ModelCatalog(upstream, settings.models_cache_ttl),
+        images=ImageGenerator(settings, upstream, table, names),
+        models=ModelCatalog(upstream, settings.models_cache_ttl, names, native=native),
         metrics=metrics,
         cors=Cors(settings.cors_origins),
         redact=Redactor(settings.secrets),
