@@ -12,6 +12,7 @@ from PIL import Image
 from app.gemini.demo import DEMO_BASE_URL, DEMO_ROOT, DemoUpstreamAdapter
 from app.gemini.demo_pictures import TIER_PIXELS, pixel_size
 from app.gemini.models import ALL_RATIOS, ModelTable
+from tests import gemini_bodies as gemini
 
 DEFAULT = "gemini-nano-banana-2.1"
 KEY = {"x-goog-api-key": "demo-key-0000"}
@@ -388,3 +389,25 @@ def test_compat_routes_still_answer_like_the_openai_layer(session):
     assert listing["object"] == "list" and listing["data"]
     missing = session.get(f"{DEMO_BASE_URL}/chat/completions")
     assert missing.status_code == 404 and isinstance(missing.json(), list)
+
+
+# --- the unit tests' fake bodies say what the demo says --------------------------------------
+
+@pytest.mark.parametrize(("expected", "model", "body"), [
+    (gemini.model_not_found("imagen-4.0-generate-001"), "imagen-4.0-generate-001", prompt()),
+    (gemini.bad_aspect_ratio(), DEFAULT, prompt(imageConfig={"aspectRatio": "7:3"})),
+    (gemini.multiple_candidates(), DEFAULT, prompt(candidateCount=4)),
+    (gemini.unknown_field("seedValue"), DEFAULT, prompt(seedValue=3)),
+])
+def test_fake_error_bodies_match_the_demo_word_for_word(session, expected, model, body):
+    assert generate(session, body, model).json() == json.loads(expected)
+
+
+def test_fake_answers_have_the_demo_answers_shape(session):
+    demo = generate(session, prompt(responseModalities=["IMAGE"])).json()
+    fake = gemini.native_image_answer()
+    assert fake.keys() == demo.keys()
+    assert [sorted(p) for p in parts_of(fake)] == [sorted(p) for p in parts_of(demo)]
+    assert fake["usageMetadata"].keys() == demo["usageMetadata"].keys()
+    assert opened(final_images(fake)[0]).format == "JPEG"
+    assert Image.open(io.BytesIO(gemini.png_bytes(5, 3))).size == (5, 3)
