@@ -4,6 +4,8 @@ import base64
 import io
 import json
 import math
+import struct
+import zlib
 
 import pytest
 import requests
@@ -411,3 +413,14 @@ def test_fake_answers_have_the_demo_answers_shape(session):
     assert fake["usageMetadata"].keys() == demo["usageMetadata"].keys()
     assert opened(final_images(fake)[0]).format == "JPEG"
     assert Image.open(io.BytesIO(gemini.png_bytes(5, 3))).size == (5, 3)
+
+
+@pytest.mark.parametrize("side", [8000, 12000, 20000])  # under, over and twice Pillow's limit
+def test_an_input_image_claiming_huge_dimensions_is_refused_before_decoding(session, side):
+    png = bytearray(gemini.png_bytes(8, 8))
+    png[16:24] = struct.pack(">II", side, side)
+    png[29:33] = struct.pack(">I", zlib.crc32(bytes(png[12:29])))
+    body = prompt("enlarge")
+    body["contents"][0]["parts"].append({"inlineData": {
+        "mimeType": "image/png", "data": base64.b64encode(bytes(png)).decode()}})
+    refused(generate(session, body), 400, "INVALID_ARGUMENT", "Unable to process input image")

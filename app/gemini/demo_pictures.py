@@ -10,6 +10,7 @@ import hashlib
 import io
 import math
 import textwrap
+import warnings
 
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
@@ -57,11 +58,14 @@ def nearest_ratio(width: int, height: int, ratios: tuple[str, ...]) -> str:
 def open_input(data: bytes) -> Image.Image:
     """An input image, checked against bombs; raises ValueError when it is not one."""
     try:
-        image = Image.open(io.BytesIO(data))
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
         if image.width * image.height > MAX_INPUT_PIXELS:
             raise ValueError("too many pixels")
         image.load()
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError,
+            Image.DecompressionBombWarning) as exc:
         raise ValueError(str(exc)) from None
     return image
 
