@@ -13,7 +13,7 @@ from .auth import TokenChecker
 from .config import Settings
 from .cors import Cors
 from .error_handlers import register_error_handlers
-from .gemini.demo import DEMO_BASE_URL, DemoUpstreamAdapter
+from .gemini.demo import DEMO_BASE_URL, DEMO_ROOT, DemoUpstreamAdapter
 from .gemini.models import ModelNames, ModelTable
 from .generation import ImageGenerator
 from .key_pool import KeyPool
@@ -25,8 +25,6 @@ from .upstream import UpstreamClient, build_session
 from .upstream.client import BearerKey, GoogApiKey
 
 __all__ = ["Gateway", "create_app"]
-# The demo adapter answers every path under this origin: native routes and the compat layer.
-DEMO_ORIGIN = "http://demo-upstream.invalid/"
 
 
 @dataclass
@@ -52,6 +50,7 @@ def create_app(config: Settings | Mapping[str, str] | None = None) -> Flask:
     else:
         settings = Settings.from_environ(os.environ if config is None else config)
     if settings.demo:
+        # The demo speaks both APIs: its compat URL, whose native root is DEMO_ROOT.
         settings = replace(settings, gemini_base_url=DEMO_BASE_URL)
 
     configure_logging(settings)
@@ -63,16 +62,16 @@ def create_app(config: Settings | Mapping[str, str] | None = None) -> Flask:
     app.json.sort_keys = False
     app.json.compact = True
 
+    table = ModelTable.load(settings.models_file)
     session = build_session(settings)
     if settings.demo:
-        session.mount(DEMO_ORIGIN, DemoUpstreamAdapter())
+        session.mount(DEMO_ROOT, DemoUpstreamAdapter(table))
     pool = KeyPool(settings.gemini_api_keys)
     metrics = Metrics(pool)
     native = settings.upstream_api == "gemini"
     upstream = UpstreamClient(settings, pool, session, observer=metrics,
                               base_url=settings.upstream_root,
                               auth=GoogApiKey if native else BearerKey)
-    table = ModelTable.load(settings.models_file)
     names = ModelNames(settings.default_model, settings.model_aliases)
     app.extensions["gateway"] = Gateway(
         settings=settings,
