@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from .errors import BadGateway, ContentPolicyViolation
@@ -97,3 +98,44 @@ class ImageCounter:
                 self.count += 1
             quote = chunk.find(b'"', quote + 1)
         self._tail = chunk[-overlap:] if len(chunk) >= overlap else (self._tail + chunk)[-overlap:]
+
+
+class ImagesBody:
+    """An OpenAI images answer sent in pieces: a little JSON, then each image's base64 read
+    from the spool it waited in, so no answer is ever held whole or serialised whole.
+
+    ``sources`` are ``(image, revised_prompt)``: an image is base64 ``bytes`` or anything
+    with ``b64_length`` and ``b64_chunks()``. ``close()`` (WSGI) runs ``on_close``.
+    """
+
+    def __init__(self, created: int, sources: list, fields: dict,
+                 on_close: list | None = None) -> None:
+        self.images = len(sources)
+        self._pieces: list = [b'{"created":%d,"data":[' % created]
+        for index, (image, revised) in enumerate(sources):
+            self._pieces.append(b'%s{"b64_json":"' % (b"," if index else b""))
+            self._pieces.append(image)
+            tail = b'"'
+            if revised:
+                tail += b',"revised_prompt":' + json.dumps(revised).encode()
+            self._pieces.append(tail + b"}")
+        extra = json.dumps(fields, separators=(",", ":")).encode()
+        self._pieces.append(b"]" + (b"," + extra[1:] if fields else b"}"))
+        self.content_length = sum(
+            len(p) if isinstance(p, bytes) else p.b64_length for p in self._pieces)
+        self._on_close = on_close or []
+        self._closed = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        for piece in self._pieces:
+            if isinstance(piece, bytes):
+                yield piece
+            else:
+                yield from piece.b64_chunks()
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        for callback in self._on_close:
+            callback()

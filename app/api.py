@@ -8,6 +8,7 @@ import logging
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from werkzeug.exceptions import ClientDisconnected
 
+from .answers import ImagesBody
 from .client_socket import disconnect_check
 from .errors import InvalidRequest, RequestTimeout
 from .upstream.relay import RelayedBody
@@ -22,12 +23,17 @@ def generate_images():
     gateway = current_app.extensions["gateway"]
     gateway.tokens.check_header(request.headers.get("Authorization"))
     image_request = parse_image_request(_json_body(), gateway.settings.default_model)
-    g.prompt = image_request.payload["prompt"]
+    g.prompt = image_request.prompt
     if image_request.dropped:
-        log.debug("dropped unsupported parameters: %s", ", ".join(image_request.dropped))
-    answer = gateway.upstream.generate_images(
-        image_request.payload, g.trace, client_gone=disconnect_check(request.environ)
+        log.debug("ignored parameters: %s", ", ".join(image_request.dropped))
+    answer = gateway.images.generate(
+        image_request, g.trace, client_gone=disconnect_check(request.environ)
     )
+    if isinstance(answer, ImagesBody):
+        # Not direct_passthrough, for the same reason as below: close() must run.
+        response = Response(answer, content_type="application/json")
+        response.content_length = answer.content_length
+        return response
     if isinstance(answer, RelayedBody):
         # Large answers pass through as they arrive, already in OpenAI's shape.
         # Not direct_passthrough: werkzeug would hand the bare iterable to the server and
@@ -46,6 +52,13 @@ def list_models():
     gateway = current_app.extensions["gateway"]
     gateway.tokens.check_header(request.headers.get("Authorization"))
     return jsonify({"object": "list", "data": gateway.models.image_models()})
+
+
+@bp.get("/models/<path:model_id>")
+def get_model(model_id: str):
+    gateway = current_app.extensions["gateway"]
+    gateway.tokens.check_header(request.headers.get("Authorization"))
+    return jsonify(gateway.models.model(model_id))
 
 
 def _json_body() -> object:

@@ -12,8 +12,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com/v1beta/openai"
-DEFAULT_MODEL = "gemini-2.5-flash-image"
+DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com/v1beta"
+DEFAULT_MODEL = "gemini-nano-banana-2.1"
+UPSTREAM_APIS = ("gemini", "openai")
+# The seed documented the OpenAI-compatibility layer's URL; the native API lives one level up.
+COMPAT_SUFFIX = "/openai"
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 MIB = 1024 * 1024
 
@@ -47,7 +50,18 @@ class Settings:
     metrics_auth: bool = False
     models_cache_ttl: float = 600.0
     cors_origins: tuple[str, ...] = ()
+    upstream_api: str = "gemini"
+    models_file: str | None = None
+    model_aliases: tuple[tuple[str, str], ...] = ()
     playground: bool | None = None  # None: on in demo mode and behind client tokens
+
+    @property
+    def upstream_root(self) -> str:
+        """Where upstream paths start: the native root for ``gemini`` (a trailing
+        ``/openai`` dropped), ``GEMINI_BASE_URL`` as it is for ``openai``."""
+        if self.upstream_api == "gemini":
+            return self.gemini_base_url.removesuffix(COMPAT_SUFFIX)
+        return self.gemini_base_url
 
     @property
     def playground_enabled(self) -> bool:
@@ -162,6 +176,38 @@ def _secret(name: str, raw: str) -> str:
     return raw
 
 
+def _upstream_api(name: str, raw: str) -> str:
+    if raw.lower() not in UPSTREAM_APIS:
+        raise ConfigError(f"{name} must be gemini (native generateContent) or openai "
+                          f"(an OpenAI-compatible images API), got {raw!r}")
+    return raw.lower()
+
+
+def _models_file(name: str, raw: str) -> str:
+    from .gemini.models import ModelTable, ModelTableError
+
+    try:
+        ModelTable.load(raw)  # read now, so a bad file stops the gateway before it serves
+    except ModelTableError as exc:
+        raise ConfigError(f"{name}: {exc}") from None
+    return raw
+
+
+def _aliases(name: str, raw: str) -> tuple[tuple[str, str], ...]:
+    """``name=target,...``; a name ending in ``*`` matches every name that starts so."""
+    pairs = []
+    for item in (part.strip() for part in raw.split(",")):
+        if not item:
+            continue
+        alias, equals, target = (side.strip() for side in item.partition("="))
+        if not equals or not alias or not target or any(
+                ch.isspace() for ch in alias + target) or "*" in target or "*" in alias[:-1]:
+            raise ConfigError(f"{name} must be comma-separated name=model pairs such as "
+                              f"dall-e-3={DEFAULT_MODEL}, got {item!r}")
+        pairs.append((alias, target))
+    return tuple(pairs)
+
+
 def _log_format(name: str, raw: str) -> str:
     if raw.lower() not in ("text", "json"):
         raise ConfigError(f"{name} must be text or json, got {raw!r}")
@@ -216,6 +262,10 @@ _PARSERS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "METRICS_AUTH": ("metrics_auth", _boolean),
     "MODELS_CACHE_TTL": ("models_cache_ttl", _seconds(0, 86400)),
     "CORS_ORIGINS": ("cors_origins", _origins),
+    # The native Gemini backend (issue 8).
+    "UPSTREAM_API": ("upstream_api", _upstream_api),
+    "MODELS_FILE": ("models_file", _models_file),
+    "MODEL_ALIASES": ("model_aliases", _aliases),
     # Issue 13: the browser playground at GET /.
     "PLAYGROUND": ("playground", _boolean),
 }

@@ -11,23 +11,32 @@
     ├── NoUsableKey               503 every key is out of rotation
     ├── QueueFull                 503 no concurrency slot within QUEUE_TIMEOUT; Retry-After
     ├── BadGateway                502 5xx after retries, garbage body, dropped connection
-    │   └── UpstreamTooLarge      502 body over MAX_UPSTREAM_BYTES
+    │   ├── UpstreamTooLarge      502 body over MAX_UPSTREAM_BYTES
+    │   └── NoImageMade           502 Gemini answered 200 without an image (not its filters)
     ├── GatewayTimeout            504 read timeout or REQUEST_DEADLINE passed
     └── ClientDisconnected        499 the client left before Gemini was called
 
 A single Flask error handler turns any of them into
-``{"error": {"message", "type", "param", "code"}}``.
+``{"error": {"message", "type", "param", "code"}}``, with the headers the OpenAI SDKs act
+on: ``Retry-After`` and ``retry-after-ms`` when a wait is known, and ``x-should-retry:
+false`` where a retry cannot help or would pay for another image.
 """
 
 from __future__ import annotations
 
 import math
 
+# The OpenAI SDKs honour a Retry-After of up to a minute; past it they retry after their own
+# short backoff, which only spends the client's retries against keys that are still cooling.
+MAX_SDK_WAIT = 60.0
+
 
 class GatewayError(Exception):
     status = 500
     error_type = "server_error"
     code: str | None = None
+    # None: the SDK's own rule (retry 408, 409, 429, 5xx); False: tell it not to.
+    should_retry: bool | None = None
 
     def __init__(
         self,
@@ -55,9 +64,14 @@ class GatewayError(Exception):
         }
 
     def headers(self) -> dict[str, str]:
-        if self.retry_after is None:
-            return {}
-        return {"Retry-After": str(max(1, math.ceil(self.retry_after)))}
+        headers = {}
+        if self.retry_after is not None:
+            headers["Retry-After"] = str(max(1, math.ceil(self.retry_after)))
+            headers["retry-after-ms"] = str(max(1, math.ceil(self.retry_after * 1000)))
+        if self.should_retry is False or (
+                self.retry_after is not None and self.retry_after > MAX_SDK_WAIT):
+            headers["x-should-retry"] = "false"
+        return headers
 
 
 class InvalidRequest(GatewayError):
@@ -81,6 +95,7 @@ class ContentPolicyViolation(GatewayError):
     status = 400
     error_type = "invalid_request_error"
     code = "content_policy_violation"
+    should_retry = False
 
 
 class AuthenticationFailed(GatewayError):
@@ -117,6 +132,7 @@ class NoUsableKey(GatewayError):
     status = 503
     error_type = "server_error"
     code = "no_usable_key"
+    should_retry = False  # only the operator can fix it
 
 
 class QueueFull(GatewayError):
@@ -135,6 +151,13 @@ class UpstreamTooLarge(BadGateway):
     code = "upstream_response_too_large"
 
 
+class NoImageMade(BadGateway):
+    """Gemini answered 200 without an image, for a reason that is not its filters."""
+
+    code = "no_image_generated"
+    should_retry = False  # each try is billed; the client decides whether to pay again
+
+
 class ClientDisconnected(GatewayError):
     """The client closed its connection before the gateway called Gemini (nginx's 499)."""
 
@@ -147,3 +170,6 @@ class GatewayTimeout(GatewayError):
     status = 504
     error_type = "upstream_error"
     code = "upstream_timeout"
+    # The request reached Gemini, which may still be generating (and billing) the image:
+    # the SDK's automatic retries would start a second and a third one.
+    should_retry = False

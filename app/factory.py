@@ -13,13 +13,16 @@ from .auth import TokenChecker
 from .config import Settings
 from .cors import Cors
 from .error_handlers import register_error_handlers
-from .gemini.demo import DEMO_BASE_URL, DemoUpstreamAdapter
+from .gemini.demo import DEMO_BASE_URL, DEMO_ROOT, DemoUpstreamAdapter
+from .gemini.models import ModelNames, ModelTable
+from .generation import ImageGenerator
 from .key_pool import KeyPool
 from .logs import configure_logging, mask_gunicorn_output, route_through_gateway_handler
 from .metrics import Metrics
 from .models_catalog import ModelCatalog
 from .redaction import Redactor
 from .upstream import UpstreamClient, build_session
+from .upstream.client import BearerKey, GoogApiKey
 
 __all__ = ["Gateway", "create_app"]
 
@@ -33,6 +36,7 @@ class Gateway:
     tokens: TokenChecker
     admin_tokens: TokenChecker
     upstream: UpstreamClient
+    images: ImageGenerator
     models: ModelCatalog
     metrics: Metrics
     cors: Cors
@@ -46,6 +50,7 @@ def create_app(config: Settings | Mapping[str, str] | None = None) -> Flask:
     else:
         settings = Settings.from_environ(os.environ if config is None else config)
     if settings.demo:
+        # The demo speaks both APIs: its compat URL, whose native root is DEMO_ROOT.
         settings = replace(settings, gemini_base_url=DEMO_BASE_URL)
 
     configure_logging(settings)
@@ -57,19 +62,25 @@ def create_app(config: Settings | Mapping[str, str] | None = None) -> Flask:
     app.json.sort_keys = False
     app.json.compact = True
 
+    table = ModelTable.load(settings.models_file)
     session = build_session(settings)
     if settings.demo:
-        session.mount(DEMO_BASE_URL, DemoUpstreamAdapter())
+        session.mount(DEMO_ROOT, DemoUpstreamAdapter(table))
     pool = KeyPool(settings.gemini_api_keys)
     metrics = Metrics(pool)
-    upstream = UpstreamClient(settings, pool, session, observer=metrics)
+    native = settings.upstream_api == "gemini"
+    upstream = UpstreamClient(settings, pool, session, observer=metrics,
+                              base_url=settings.upstream_root,
+                              auth=GoogApiKey if native else BearerKey)
+    names = ModelNames(settings.default_model, settings.model_aliases)
     app.extensions["gateway"] = Gateway(
         settings=settings,
         pool=pool,
         tokens=TokenChecker(settings.proxy_auth_keys),
         admin_tokens=TokenChecker([settings.admin_token] if settings.admin_token else []),
         upstream=upstream,
-        models=ModelCatalog(upstream, settings.models_cache_ttl),
+        images=ImageGenerator(settings, upstream, table, names),
+        models=ModelCatalog(upstream, settings.models_cache_ttl, names, native=native),
         metrics=metrics,
         cors=Cors(settings.cors_origins),
         redact=Redactor(settings.secrets),

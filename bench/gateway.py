@@ -49,6 +49,7 @@ def gateway_environ(upstream_port: int, credentials: Credentials) -> dict[str, s
         GEMINI_API_KEYS=",".join(credentials.gemini_keys),
         PROXY_AUTH_KEYS=credentials.client_token,
         GEMINI_BASE_URL=f"http://{LOOPBACK}:{upstream_port}{UPSTREAM_BASE_PATH}",
+        UPSTREAM_API="openai",  # S1-S5 measure the compat pass-through and its relay
         MAX_CONCURRENT=str(MAX_CONCURRENT),
         WEB_CONCURRENCY="1",
     )

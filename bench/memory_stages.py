@@ -47,7 +47,8 @@ def measure_stages(body_bytes: int, images: int) -> dict:
     body = gemini_images(body_bytes, images)
     token = secrets.token_urlsafe(16)  # in-process only: nothing leaves this process
     app = create_app({"GEMINI_API_KEYS": f"memory-stages-{secrets.token_hex(8)}",
-                      "PROXY_AUTH_KEYS": token, "GEMINI_BASE_URL": BASE_URL})
+                      "PROXY_AUTH_KEYS": token, "GEMINI_BASE_URL": BASE_URL,
+                      "UPSTREAM_API": "openai"})
     app.extensions["gateway"].upstream.session.mount(BASE_URL, PreparedBodyAdapter(body))
     client = app.test_client()
     request = {"json": {"prompt": "a lighthouse", "n": images},

@@ -8,6 +8,8 @@ KEYS = ("AIzaTestKeyAlpha0000000000000001", "AIzaTestKeyBravo0000000000000002")
 TOKENS = ("client-token-one-xyz", "client-token-two-xyz")
 BASE = "https://gemini.test/v1beta/openai"
 IMAGES_URL = BASE + "/images/generations"
+# The native API's root: the seed's compat URL with its /openai dropped.
+ROOT = "https://gemini.test/v1beta"
 
 
 @pytest.fixture(autouse=True)
@@ -19,10 +21,13 @@ def hermetic_environment(monkeypatch):
 
 
 def gateway_env(**overrides):
+    """The tests' configuration. UPSTREAM_API=openai: the compat pass-through, whose fakes
+    most older tests script; native tests pass UPSTREAM_API="gemini"."""
     env = {
         "GEMINI_API_KEYS": ",".join(KEYS),
         "PROXY_AUTH_KEYS": ",".join(TOKENS),
         "GEMINI_BASE_URL": BASE,
+        "UPSTREAM_API": "openai",
         "RETRY_DELAY": "0",
         "QUEUE_TIMEOUT": "1",
     }

@@ -58,7 +58,7 @@ def test_default_model_and_auto_size(client, auth, upstream):
     upstream.post(IMAGES_URL, json=gemini.images())
     post(client, auth, {"prompt": "x", "size": "auto", "response_format": "b64_json"})
     sent = json.loads(upstream.calls[0].request.body)
-    assert sent == {"model": "gemini-2.5-flash-image", "prompt": "x", "n": 1,
+    assert sent == {"model": "gemini-nano-banana-2.1", "prompt": "x", "n": 1,
                     "response_format": "b64_json"}
 
 
@@ -117,7 +117,7 @@ def test_open_gateway_needs_no_token(make_app, upstream):
     ("body", "param"),
     [
         ({}, "prompt"), ({"prompt": ""}, "prompt"), ({"prompt": "  "}, "prompt"),
-        ({"prompt": 5}, "prompt"), ({"prompt": "x", "n": 0}, "n"), ({"prompt": "x", "n": 5}, "n"),
+        ({"prompt": 5}, "prompt"), ({"prompt": "x", "n": 0}, "n"), ({"prompt": "x", "n": 11}, "n"),
         ({"prompt": "x", "n": "2"}, "n"), ({"prompt": "x", "n": 1.5}, "n"),
         ({"prompt": "x", "n": True}, "n"), ({"prompt": "x", "size": "big"}, "size"),
         ({"prompt": "x", "size": "0x10"}, "size"), ({"prompt": "x", "size": "-5x5"}, "size"),

@@ -1,8 +1,11 @@
 """An offline stand-in for Gemini, so the gateway runs with no keys and no network.
 
-It is mounted on the session as a transport adapter for ``DEMO_BASE_URL`` and answers
-``images/generations`` like the compatibility layer does, with real PNG images: a
-gradient whose colours come from the prompt.
+It is mounted on the session as a transport adapter for ``DEMO_ROOT`` and answers like the
+native API (upstream-facts.md §2-5): ``models/{model}:generateContent`` and
+``:streamGenerateContent`` with real JPEGs of the requested ratio and tier, thought parts
+and usage, and the same refusals; ``GET models`` in pages. Under ``DEMO_BASE_URL`` it still
+answers ``images/generations`` like the compatibility layer, with PNG gradients, for
+``UPSTREAM_API=openai``.
 """
 
 from __future__ import annotations
@@ -14,12 +17,20 @@ import json
 import struct
 import time
 import zlib
+from urllib.parse import parse_qs, urlsplit
 
 from requests import PreparedRequest, Response
 from requests.adapters import BaseAdapter
 from urllib3 import HTTPResponse
 
-DEMO_BASE_URL = "http://demo-upstream.invalid/v1beta/openai"
+from .demo_answers import all_models, generate, merged, models_page, sse
+from .demo_rules import Refusal, invalid, read_request
+from .models import ModelTable
+
+DEMO_ROOT = "http://demo-upstream.invalid/v1beta"
+DEMO_BASE_URL = DEMO_ROOT + "/openai"  # the compatibility layer, for UPSTREAM_API=openai
+ROOT_PATH = urlsplit(DEMO_ROOT).path
+COMPAT_PATH = urlsplit(DEMO_BASE_URL).path
 MAX_SIDE = 1024
 DEFAULT_SIDE = 512
 DEMO_MODELS = ("gemini-2.5-flash", "gemini-2.5-flash-image", "gemini-3-pro-image-preview",
@@ -60,9 +71,61 @@ def _dimensions(size: object) -> tuple[int, int]:
 
 
 class DemoUpstreamAdapter(BaseAdapter):
+    def __init__(self, table: ModelTable | None = None) -> None:
+        super().__init__()
+        self.table = table or ModelTable.load()
+
     def send(self, request: PreparedRequest, stream=False, timeout=None, verify=True,
              cert=None, proxies=None) -> Response:
-        if request.method == "POST" and (request.path_url or "").endswith("/images/generations"):
+        url = urlsplit(request.url or "")
+        path = url.path
+        if path.startswith(COMPAT_PATH + "/") or path == COMPAT_PATH:
+            return self._compat(request, path)
+        query = parse_qs(url.query)
+        if not path.startswith(ROOT_PATH + "/"):
+            return _html_not_found(request)
+        if not request.headers.get("x-goog-api-key"):
+            return _refusal(request, Refusal(
+                403, "PERMISSION_DENIED", "Method doesn't allow unregistered callers (callers "
+                "without established identity). Please use API key or other form of API "
+                "consumer identity to call this API."))
+        route = path[len(ROOT_PATH) + 1:]
+        try:
+            if request.method == "GET" and route == "models":
+                return _response(request, 200, models_page(
+                    self.table, _first(query, "pageSize"), _first(query, "pageToken")))
+            if request.method == "GET" and route.startswith("models/"):
+                return self._one_model(request, route.removeprefix("models/"))
+            model, _, method = route.removeprefix("models/").partition(":")
+            if request.method == "POST" and route.startswith("models/") and method in (
+                    "generateContent", "streamGenerateContent"):
+                return self._generate(request, model, method, _first(query, "alt") == "sse")
+        except Refusal as refusal:
+            return _refusal(request, refusal)
+        return _html_not_found(request)
+
+    def _generate(self, request: PreparedRequest, model: str, method: str,
+                  sse_wanted: bool) -> Response:
+        try:
+            body = json.loads(request.body or b"")
+        except ValueError:
+            raise invalid("Invalid JSON payload received. Unexpected token.") from None
+        chunks = generate(read_request(model, body, self.table, method))
+        if method == "generateContent":
+            return _response(request, 200, merged(chunks))
+        if sse_wanted:
+            return _raw_response(request, 200, sse(chunks), "text/event-stream")
+        return _response(request, 200, chunks)  # without alt=sse: one JSON array
+
+    def _one_model(self, request: PreparedRequest, model: str) -> Response:
+        entry = next((m for m in all_models(self.table) if m["name"] == f"models/{model}"), None)
+        if entry is None:
+            raise Refusal(404, "NOT_FOUND", f"models/{model} is not found for API version "
+                          "v1beta, or is not supported for getModel.")
+        return _response(request, 200, entry)
+
+    def _compat(self, request: PreparedRequest, path: str) -> Response:
+        if request.method == "POST" and path.endswith("/images/generations"):
             try:
                 body = json.loads(request.body or b"{}")
             except ValueError:
@@ -75,7 +138,7 @@ class DemoUpstreamAdapter(BaseAdapter):
                 for i in range(max(1, min(count, 4)))
             ]
             return _response(request, 200, {"created": int(time.time()), "data": images})
-        if request.method == "GET" and (request.path_url or "").endswith("/models"):
+        if request.method == "GET" and path.endswith("/models"):
             return _response(request, 200, {"object": "list", "data": [
                 {"id": f"models/{name}", "object": "model", "owned_by": "google"}
                 for name in DEMO_MODELS]})
@@ -88,11 +151,33 @@ class DemoUpstreamAdapter(BaseAdapter):
         pass
 
 
+def _first(query: dict[str, list[str]], name: str) -> str | None:
+    values = query.get(name)
+    return values[0] if values else None
+
+
+def _refusal(request: PreparedRequest, refusal: Refusal) -> Response:
+    return _response(request, refusal.code, refusal.document())
+
+
+def _html_not_found(request: PreparedRequest) -> Response:
+    # Google's front end answers unknown paths with an HTML page, not the JSON envelope.
+    page = (b"<!DOCTYPE html><html lang=en><title>Error 404 (Not Found)!!1</title>"
+            b"<p><b>404.</b> <ins>That's an error.</ins><p>The requested URL was not found "
+            b"on this server. <ins>That's all we know.</ins></html>")
+    return _raw_response(request, 404, page, "text/html; charset=UTF-8")
+
+
 def _response(request: PreparedRequest, status: int, document: object) -> Response:
-    payload = json.dumps(document).encode()
+    return _raw_response(request, status, json.dumps(document).encode(),
+                         "application/json; charset=UTF-8")
+
+
+def _raw_response(request: PreparedRequest, status: int, payload: bytes,
+                  content_type: str) -> Response:
     raw = HTTPResponse(
         body=io.BytesIO(payload),
-        headers={"Content-Type": "application/json", "Content-Length": str(len(payload))},
+        headers={"Content-Type": content_type, "Content-Length": str(len(payload))},
         status=status,
         preload_content=False,
     )

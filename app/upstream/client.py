@@ -17,7 +17,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import requests
 import requests.auth
@@ -34,6 +34,7 @@ from ..errors import (
     GatewayError,
     GatewayTimeout,
     ModelNotFound,
+    NoImageMade,
     QueueFull,
     UpstreamRejected,
     UpstreamTooLarge,
@@ -42,6 +43,7 @@ from ..gemini.cooldown import cooldown_until
 from ..gemini.errors import parse_error
 from ..key_pool import KeyPool
 from ..redaction import mask
+from .headers import declared_length
 from .relay import RelayedBody
 from .retry_policy import upstream_retry
 from .slots import LocalSlots, Slots
@@ -54,6 +56,14 @@ CHUNK_BYTES = 256 * 1024
 QUEUE_FULL_RETRY_AFTER = 5.0
 USER_AGENT = "gemini-image-gateway/0.1"
 T = TypeVar("T")
+
+
+class Sink(Protocol):
+    """Takes a 200 body chunk by chunk (the native answer's spooling scanner)."""
+
+    def feed(self, chunk: bytes) -> None: ...
+
+    def close(self) -> None: ...
 
 
 class UpstreamObserver:
@@ -98,6 +108,20 @@ class BearerKey(requests.auth.AuthBase):
         return f"BearerKey({mask(self._key)})"
 
 
+class GoogApiKey(BearerKey):
+    """Sends a Gemini key in ``x-goog-api-key``, as the native API wants; never ``?key=``
+    (a key in a URL ends up in logs and exception texts)."""
+
+    __slots__ = ()
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["x-goog-api-key"] = self._key
+        return request
+
+    def __repr__(self) -> str:
+        return f"GoogApiKey({mask(self._key)})"
+
+
 def build_session(settings: Settings) -> requests.Session:
     """The one session of an app: pooled connections, the retry policy, no env surprises."""
     session = requests.Session()
@@ -129,12 +153,16 @@ class UpstreamClient:
         *,
         observer: UpstreamObserver | None = None,
         slots: Slots | None = None,
+        base_url: str | None = None,
+        auth: Callable[[str], requests.auth.AuthBase] = BearerKey,
         monotonic: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self.settings = settings
         self.pool = pool
         self.session = session
+        self.base_url = base_url if base_url is not None else settings.gemini_base_url
+        self._auth = auth
         self.observer = observer or UpstreamObserver()
         self._monotonic = monotonic
         self._wall_clock = wall_clock
@@ -164,8 +192,13 @@ class UpstreamClient:
         *,
         relay_large: bool = False,
         client_gone: Callable[[], bool] | None = None,
+        sink: Callable[[], Sink] | None = None,
     ) -> T | RelayedBody:
-        """One client request upstream: a slot, then keys in turn until one answers 200."""
+        """One client request upstream: a slot, then keys in turn until one answers 200.
+
+        With ``sink``, a 200 body is fed to a new sink chunk by chunk as it arrives and
+        ``parse`` gets the sink; otherwise ``parse`` gets the body's bytes.
+        """
         trace = trace if trace is not None else UpstreamTrace()
         # No usable key: say so at once rather than after queueing for a slot.
         self.pool.check_available()
@@ -177,7 +210,7 @@ class UpstreamClient:
             deadline = self._monotonic() + self.settings.request_deadline
             with _deadline_guard(self.settings.request_deadline):
                 answer = self._with_failover(method, path, payload, parse, deadline, trace,
-                                             relay_large, release)
+                                             relay_large, release, sink)
         except BaseException:
             release()
             raise
@@ -207,7 +240,7 @@ class UpstreamClient:
         return release
 
     def _with_failover(self, method, path, payload, parse, deadline, trace, relay_large,
-                       release):
+                       release, sink):
         tried: set[str] = set()
         while True:
             key = self.pool.acquire(exclude=tried)
@@ -218,8 +251,15 @@ class UpstreamClient:
             relayed = False
             try:
                 status = response.status_code
+                if 300 <= status < 400:
+                    # Never followed: a redirect would send the prompt (and the key) to a
+                    # host the operator did not choose.
+                    self._failed(key, "redirect", f"HTTP {status} redirect", started)
+                    raise BadGateway(f"Gemini answered with a redirect (HTTP {status}); the "
+                                     "gateway does not follow upstream redirects.")
                 body = self._read(key, response, deadline, started,
-                                  relay=relay_large and status == 200)
+                                  relay=relay_large and status == 200,
+                                  make_sink=sink if status == 200 else None)
                 if isinstance(body, tuple):  # (first chunk, the rest): relay it
                     relayed = True
                     return self._relay(key, response, body, deadline, trace, started, release)
@@ -261,12 +301,16 @@ class UpstreamClient:
     def _parse_success(self, key, body, parse, trace, started):
         try:
             answer = parse(body)
-        except ContentPolicyViolation:
-            self._succeeded(key, "filtered", started)  # the key worked; the prompt did not
-            trace.images = 0
-            raise
-        except GatewayError as exc:
-            self._failed(key, "bad_body", exc.message, started)
+        except BaseException as exc:
+            if not isinstance(body, bytes):
+                body.close()  # a sink: its spool goes
+            if isinstance(exc, ContentPolicyViolation | NoImageMade):
+                # The key worked; the prompt or the model did not.
+                outcome = "filtered" if isinstance(exc, ContentPolicyViolation) else "no_image"
+                self._succeeded(key, outcome, started)
+                trace.images = 0
+            elif isinstance(exc, GatewayError):
+                self._failed(key, "bad_body", exc.message, started)
             raise
         self._succeeded(key, "success", started)
         if isinstance(answer, ImagesAnswer):
@@ -286,11 +330,12 @@ class UpstreamClient:
         try:
             response = self.session.request(
                 method,
-                self.settings.gemini_base_url + path,
+                self.base_url + path,
                 json=payload,
-                auth=BearerKey(key),
+                auth=self._auth(key),
                 timeout=timeout,
                 stream=True,
+                allow_redirects=False,
             )
         except requests.exceptions.ReadTimeout:
             self._failed(key, "timeout", "read timeout", started)
@@ -316,16 +361,22 @@ class UpstreamClient:
         self.pool.record_success(key)
         self._observed(key, outcome, started)
 
-    def _read(self, key, response, deadline, started, *, relay: bool):
+    def _read(self, key, response, deadline, started, *, relay: bool,
+              make_sink: Callable[[], Sink] | None):
         """The whole body, or ``(first chunk, iterator of the rest)`` for a large images
-        answer that ``relay`` allows to pass through."""
+        answer that ``relay`` allows to pass through, or a new sink fed with the body."""
         limit = self.settings.max_upstream_bytes
-        declared = response.headers.get("Content-Length", "")
-        if declared.isdigit() and int(declared) > limit:
+        try:
+            declared = declared_length(response.headers)
+        except BadGateway as exc:
+            self._failed(key, "bad_header", exc.message, started)
+            raise
+        if declared is not None and declared > limit:
             self._failed(key, "too_large", "declared length over the limit", started)
             raise UpstreamTooLarge(f"Gemini's answer is larger than {limit} bytes.")
         chunks: list[bytes] = []
         size = 0
+        sink = make_sink() if make_sink is not None else None
         try:
             stream = response.raw.stream(CHUNK_BYTES, decode_content=True)
             for chunk in stream:
@@ -339,14 +390,22 @@ class UpstreamClient:
                 if self._monotonic() > deadline:
                     self._failed(key, "timeout", "deadline in body", started)
                     raise GatewayTimeout("REQUEST_DEADLINE passed while Gemini was answering.")
-                chunks.append(chunk)
-        except ReadTimeoutError:
-            self._failed(key, "timeout", "read timeout in body", started)
-            raise GatewayTimeout("Gemini stopped sending within the read timeout.") from None
-        except (Urllib3Error, OSError) as exc:
-            self._failed(key, "connection", type(exc).__name__, started)
-            raise BadGateway("The connection to Gemini broke while it was answering.") from None
-        return b"".join(chunks)
+                if sink is not None:
+                    sink.feed(chunk)
+                else:
+                    chunks.append(chunk)
+        except BaseException as exc:
+            if sink is not None:
+                sink.close()
+            if isinstance(exc, ReadTimeoutError):
+                self._failed(key, "timeout", "read timeout in body", started)
+                raise GatewayTimeout("Gemini stopped sending within the read timeout.") from None
+            if isinstance(exc, Urllib3Error | OSError):
+                self._failed(key, "connection", type(exc).__name__, started)
+                raise BadGateway("The connection to Gemini broke while it was answering.") \
+                    from None
+            raise
+        return sink if sink is not None else b"".join(chunks)
 
     def _relay(self, key, response, body: tuple[bytes, Iterator[bytes]], deadline, trace,
                started, release) -> RelayedBody:

@@ -20,6 +20,7 @@ from urllib3.exceptions import HTTPError as Urllib3Error
 
 from ..answers import ImageCounter
 from ..errors import GatewayError, GatewayTimeout, UpstreamTooLarge
+from .headers import declared_length
 
 log = logging.getLogger("gateway.upstream")
 
@@ -49,9 +50,9 @@ class RelayedBody:
         self._on_close = on_close
         self._closed = False
         encoded = response.headers.get("Content-Encoding", "identity").lower() != "identity"
-        declared = response.headers.get("Content-Length", "")
-        # Decoded bytes differ in length from an encoded body's Content-Length.
-        self.content_length = int(declared) if declared.isdigit() and not encoded else None
+        # Decoded bytes differ in length from an encoded body's Content-Length; the client
+        # has checked the header before handing the answer over.
+        self.content_length = None if encoded else declared_length(response.headers)
 
     def __iter__(self) -> Iterator[bytes]:
         counter = ImageCounter()

@@ -25,6 +25,7 @@ def start_gateway(fake_gemini, tmp_path):
             "GEMINI_API_KEYS": ",".join(KEYS),
             "PROXY_AUTH_KEYS": ",".join(TOKENS),
             "GEMINI_BASE_URL": fake_gemini.base_url,
+            "UPSTREAM_API": "openai",  # the compat pass-through; native tests override
             "RETRY_DELAY": "0",
             "LOG_LEVEL": "debug",
         }

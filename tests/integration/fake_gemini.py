@@ -1,8 +1,13 @@
-"""A fake Gemini compatibility layer on a loopback port, scripted per test.
+"""A fake Gemini on a loopback port, scripted per test: the native API under
+``native_root`` and the compatibility layer under ``base_url``.
 
 It records every call (time, key, body), counts calls in flight, and answers with
 whatever the test's ``behaviour(call)`` returns: a reply, a dropped connection, a slow
-or trickling body, silence until the client gives up, or an endless flood.
+or trickling body, silence until the client gives up, or an endless flood. A ``Reply`` (or
+``Drop``) without a body answers what Gemini answers on that path when all goes well:
+``…:generateContent`` a native image answer (a small real JPEG), ``…:streamGenerateContent``
+its SSE form (a JSON array without ``alt=sse``), ``GET {native_root}/models`` one page of
+models, ``GET {native_root}/models/{id}`` that model; the compat paths today's compat answer.
 
 A call counts as in flight from the moment its request has been read until the moment
 before the fake sends the last byte of its answer (or closes), or until its client has
@@ -24,24 +29,50 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
 
 from tests import gemini_bodies as gemini
+
+NATIVE_PREFIX = "/v1beta/"
+COMPAT_PREFIX = "/v1beta/openai/"
+# What the default GET {native_root}/models lists: the live image models and two that make
+# no images, so the gateway's filtering has something to do.
+LISTED_MODELS = ("gemini-nano-banana-2.1", "gemini-3-pro-image", "gemini-3.1-flash-lite-image",
+                 "gemini-2.5-flash-image", "gemini-2.5-flash", "gemini-embedding-001")
 
 
 @dataclass
 class Call:
     at: float
-    path: str
-    key: str
+    path: str  # without the query
+    key: str  # from x-goog-api-key, else from Authorization: Bearer
     body: dict | None
+    query: str = ""
+    method: str = "POST"
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def params(self) -> dict[str, list[str]]:
+        return parse_qs(self.query)
+
+    @property
+    def native(self) -> bool:
+        return self.path.startswith(NATIVE_PREFIX) and not self.path.startswith(COMPAT_PREFIX)
+
+    @property
+    def model(self) -> str | None:
+        """The model of a native ``models/{model}:method`` or ``models/{model}`` path."""
+        if not self.native or "/models/" not in self.path:
+            return None
+        return self.path.rpartition("/models/")[2].partition(":")[0]
 
 
 @dataclass
 class Reply:
     status: int = 200
-    body: str | bytes = field(default_factory=lambda: json.dumps(gemini.images()))
+    body: str | bytes | None = None  # None: the success answer for the call's path
     delay: float = 0.0
-    content_type: str = "application/json"
+    content_type: str | None = None  # None: the one that goes with the default body
 
 
 @dataclass
@@ -50,7 +81,7 @@ class Drop:
 
     reset: bool = False
     after_bytes: int = 0  # send this many bytes of a 200 first (a break mid-body)
-    body: bytes | None = None  # the 200 answer those bytes come from
+    body: bytes | None = None  # the 200 answer those bytes come from (None: a big default)
 
 
 @dataclass
@@ -104,7 +135,12 @@ class FakeGemini:
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/v1beta/openai"
+        """The compatibility layer's URL (``UPSTREAM_API=openai``)."""
+        return self.native_root + "/openai"
+
+    @property
+    def native_root(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}/v1beta"
 
     def keys(self) -> list[str]:
         return [call.key for call in self.calls]
@@ -167,11 +203,14 @@ def _handler_for(fake: FakeGemini) -> type[BaseHTTPRequestHandler]:
                 body = json.loads(raw)
             except ValueError:
                 body = None
-            key = self.headers.get("Authorization", "").removeprefix("Bearer ")
-            call = Call(time.monotonic(), self.path, key, body)
+            key = (self.headers.get("x-goog-api-key")
+                   or self.headers.get("Authorization", "").removeprefix("Bearer "))
+            url = urlsplit(self.path)
+            call = Call(time.monotonic(), url.path, key, body, url.query, self.command,
+                        dict(self.headers.items()))
             fake._enter(call, self.connection)
             try:
-                self._perform(fake.behaviour(call))
+                self._perform(fake.behaviour(call), call)
             except OSError:  # the gateway gave up on this call: nothing more to say
                 self.close_connection = True
             finally:
@@ -182,16 +221,19 @@ def _handler_for(fake: FakeGemini) -> type[BaseHTTPRequestHandler]:
         def _done(self) -> None:
             fake._leave(self.connection)
 
-        def _perform(self, action: Action) -> None:
+        def _perform(self, action: Action, call: Call) -> None:
             if isinstance(action, Reply):
                 if action.delay:
                     time.sleep(action.delay)
-                payload = action.body.encode() if isinstance(action.body, str) else action.body
-                self._finish(self._head(action.status, action.content_type, len(payload))
-                             + payload)
+                default_body, default_type = success_for(call)
+                body = default_body if action.body is None else action.body
+                payload = body.encode() if isinstance(body, str) else body
+                content_type = action.content_type or (
+                    default_type if action.body is None else "application/json")
+                self._finish(self._head(action.status, content_type, len(payload)) + payload)
             elif isinstance(action, Drop):
                 if action.after_bytes:
-                    payload = action.body or json.dumps(gemini.images(4)).encode()
+                    payload = action.body or big_success_for(call)
                     self.wfile.write(self._head(200, "application/json", len(payload))
                                      + payload[: action.after_bytes])
                     self.wfile.flush()
@@ -263,6 +305,39 @@ def _handler_for(fake: FakeGemini) -> type[BaseHTTPRequestHandler]:
             return "\r\n".join(lines).encode()
 
     return Handler
+
+
+def success_for(call: Call) -> tuple[bytes, str]:
+    """The body and content type Gemini sends when ``call`` succeeds."""
+    if not call.native:
+        return json.dumps(gemini.images()).encode(), "application/json"
+    if call.path.endswith(":streamGenerateContent"):
+        answer = gemini.native_image_answer(images=[("image/jpeg", gemini.jpeg_b64(64, 64))])
+        if call.params.get("alt") == ["sse"]:
+            return gemini.native_sse(answer), "text/event-stream"
+        return json.dumps(_chunks_of(gemini.native_sse(answer))).encode(), "application/json"
+    if call.path.endswith(":generateContent"):
+        answer = gemini.native_image_answer(images=[("image/jpeg", gemini.jpeg_b64(64, 64))])
+        return json.dumps(answer).encode(), "application/json"
+    if call.path.endswith("/models"):
+        return json.dumps(gemini.native_models_page(LISTED_MODELS)).encode(), "application/json"
+    if call.model:
+        [entry] = gemini.native_models_page([call.model])["models"]
+        return json.dumps(entry).encode(), "application/json"
+    return json.dumps(gemini.images()).encode(), "application/json"
+
+
+def big_success_for(call: Call) -> bytes:
+    """A success answer with several images, long enough to break off in the middle."""
+    if not call.native:
+        return json.dumps(gemini.images(4)).encode()
+    jpeg = ("image/jpeg", gemini.jpeg_b64(256, 256))
+    return json.dumps(gemini.native_image_answer(images=[jpeg], thought_images=2)).encode()
+
+
+def _chunks_of(sse: bytes) -> list[dict]:
+    return [json.loads(event.removeprefix(b"data: "))
+            for event in sse.split(b"\r\n\r\n") if event]
 
 
 def _peer_closed(connection: socket.socket) -> bool:

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from app import create_app
 from app.errors import InvalidRequest
-from app.validation import FORWARDED, MAX_IMAGES, parse_image_request
+from app.validation import MAX_IMAGES, UNDERSTOOD, parse_image_request
 from tests import contract
 from tests import gemini_bodies as gemini
 from tests.conftest import IMAGES_URL, TOKENS, gateway_env
@@ -35,6 +35,9 @@ image_bodies = st.fixed_dictionaries(
     {"prompt": st.text(max_size=20)},
     optional={"model": json_values, "n": json_values, "size": json_values | sizes,
               "response_format": json_values | st.sampled_from(["b64_json", "url"]),
+              "quality": json_values | st.sampled_from(["low", "hd", "max", "ultra"]),
+              "output_format": json_values | st.sampled_from(["png", "jpeg", "gif"]),
+              "background": json_values | st.sampled_from(["auto", "transparent"]),
               "seed": json_values, "user": json_values},
 )
 
@@ -46,15 +49,14 @@ def test_a_request_is_either_accepted_as_documented_or_refused_naming_the_parame
         request = parse_image_request(body, "gemini-2.5-flash-image")
     except InvalidRequest as refusal:
         assert refusal.status == 400
-        assert refusal.param in (None, "prompt", "model", "n", "size", "response_format")
+        assert refusal.param is None or refusal.param in (*UNDERSTOOD, "background")
         return
-    payload = request.payload
-    assert set(payload) <= set(FORWARDED) and payload["response_format"] == "b64_json"
-    assert isinstance(payload["prompt"], str) and payload["prompt"].strip()
-    assert isinstance(payload["model"], str) and payload["model"].strip()
-    assert type(payload["n"]) is int and 1 <= payload["n"] <= MAX_IMAGES
-    assert "size" not in payload or SIZE.fullmatch(payload["size"])
-    assert set(request.dropped) == set(body) - set(FORWARDED)
+    assert request.response_format == "b64_json"
+    assert isinstance(request.prompt, str) and request.prompt.strip()
+    assert re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", request.model)
+    assert type(request.n) is int and 1 <= request.n <= MAX_IMAGES
+    assert request.size is None or SIZE.fullmatch("{}x{}".format(*request.size))
+    assert set(request.dropped) == set(body) - {*UNDERSTOOD, "background"}
 
 
 @given(sizes)
@@ -68,7 +70,7 @@ def test_size_is_accepted_exactly_when_it_is_auto_or_width_x_height(size):
         assert refusal.param == "size"
         assert not documented, f"{size!r} is documented as accepted"
     else:
-        assert documented, f"{size!r} was accepted and forwarded as {request.payload!r}"
+        assert documented, f"{size!r} was accepted and forwarded as {request.size!r}"
 
 
 APP = create_app(gateway_env(MAX_BODY_BYTES=4096))

@@ -111,7 +111,8 @@ def test_fuzz_the_gateway_from_its_contract(fake, launch):
     gateway = launch({
         "GEMINI_API_KEYS": ",".join(KEYS), "PROXY_AUTH_KEYS": TOKEN, "ADMIN_TOKEN": ADMIN,
         "METRICS_AUTH": "true", "CORS_ORIGINS": "https://app.example",
-        "GEMINI_BASE_URL": fake.base_url, "RETRY_DELAY": "0", "LOG_LEVEL": "info",
+        "GEMINI_BASE_URL": fake.base_url, "UPSTREAM_API": "openai", "RETRY_DELAY": "0",
+        "LOG_LEVEL": "info",
     })
     schema = schemathesis.openapi.from_path(contract.SPEC_PATH)
     audit = LeakAudit([*KEYS, TOKEN, ADMIN])

@@ -37,7 +37,8 @@ UPSTREAM_SECONDS = 0.05  # what Gemini takes here; real generations take seconds
 
 def gateway_env(fake):
     return {"GEMINI_API_KEYS": ",".join(KEYS), "PROXY_AUTH_KEYS": ",".join(TOKENS),
-            "GEMINI_BASE_URL": fake.base_url, "RETRY_DELAY": "0", "LOG_LEVEL": "info"}
+            "GEMINI_BASE_URL": fake.base_url, "UPSTREAM_API": "openai", "RETRY_DELAY": "0",
+            "LOG_LEVEL": "info"}
 
 
 def latencies(url: str, count: int) -> list[float]:

@@ -62,7 +62,7 @@ DESERVED = {200: SUCCESS_FAULTS, 502: BAD_GATEWAY_FAULTS, 504: {"read_timeout"},
 def gateway_env(fake_url: str) -> dict[str, str]:
     return {
         "GEMINI_API_KEYS": ",".join(KEYS), "PROXY_AUTH_KEYS": ",".join(TOKENS),
-        "ADMIN_TOKEN": ADMIN, "GEMINI_BASE_URL": fake_url,
+        "ADMIN_TOKEN": ADMIN, "GEMINI_BASE_URL": fake_url, "UPSTREAM_API": "openai",
         "MAX_CONCURRENT": str(MAX_CONCURRENT), "MAX_RETRIES": "2", "RETRY_DELAY": "20",
         "UPSTREAM_CONNECT_TIMEOUT": "1", "UPSTREAM_READ_TIMEOUT": "1",
         "REQUEST_DEADLINE": "5", "QUEUE_TIMEOUT": "10", "LOG_LEVEL": "info",

@@ -25,7 +25,8 @@ pytestmark = pytest.mark.integration
 
 def start(launch, fake, **env):
     settings = {"GEMINI_API_KEYS": ",".join(KEYS), "PROXY_AUTH_KEYS": ",".join(TOKENS),
-                "GEMINI_BASE_URL": fake.base_url, "RETRY_DELAY": "0", **env}
+                "GEMINI_BASE_URL": fake.base_url, "UPSTREAM_API": "openai", "RETRY_DELAY": "0",
+                **env}
     gateway = launch(settings)
     fake.behaviour = lambda call: Reply()
     assert generate(gateway).status_code == 200  # warm: the worker has imported everything

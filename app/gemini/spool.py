@@ -1,0 +1,190 @@
+"""Read a JSON answer of many megabytes without holding or parsing its big strings.
+
+Gemini's image answers are a small JSON document around one or more base64 strings of
+1 to 30 MB. ``SpoolingScanner`` is fed the answer chunk by chunk as it arrives: it keeps
+the document's skeleton in memory and moves every string longer than ``threshold`` into a
+spool (memory up to ``memory_bytes``, then an unlinked temporary file), leaving
+``{"\\u0000span": i}`` in its place. ``json.loads`` then parses a few hundred bytes, and
+the image bytes are read back from the spool only to be sent, in chunks.
+
+The marker is an object where the document had a string: no string content (a prompt a
+model echoes, say) can forge one.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from ..errors import BadGateway
+
+SPAN_KEY = "\x00span"
+_QUOTE = 0x22
+_BACKSLASH = 0x5C
+_OPEN_OBJECT = ord("{")
+_COMMA = ord(",")
+_OPENERS = b"{["
+_CLOSERS = b"}]"
+_WHITESPACE = b" \t\r\n"
+READ_BYTES = 256 * 1024
+
+
+@dataclass(frozen=True)
+class Span:
+    """A big string of the document: ``length`` bytes at ``offset`` in ``spool``."""
+
+    spool: Spool
+    offset: int
+    length: int
+
+    def chunks(self, size: int = READ_BYTES) -> Iterator[bytes]:
+        position, end = self.offset, self.offset + self.length
+        while position < end:
+            piece = self.spool.read_at(position, min(size, end - position))
+            if not piece:
+                raise BadGateway("The spooled answer ended early.")
+            position += len(piece)
+            yield piece
+
+    def head(self, size: int) -> bytes:
+        return self.spool.read_at(self.offset, min(size, self.length))
+
+    def read(self) -> bytes:
+        return self.spool.read_at(self.offset, self.length)
+
+
+class Spool:
+    """Where the big strings of one answer wait: memory, then a temporary file."""
+
+    def __init__(self, memory_bytes: int) -> None:
+        self._file = tempfile.SpooledTemporaryFile(max_size=memory_bytes)  # noqa: SIM115
+        self.size = 0
+
+    def append(self, data) -> None:
+        self._file.write(data)
+        self.size += len(data)
+
+    def read_at(self, offset: int, size: int) -> bytes:
+        self._file.seek(offset)
+        data = self._file.read(size)
+        self._file.seek(self.size)
+        return data
+
+    def close(self) -> None:
+        self._file.close()
+
+
+class SpoolingScanner:
+    """Fed a JSON document in chunks; ``document()`` parses its skeleton with spans in it."""
+
+    def __init__(self, *, threshold: int = 4096, memory_bytes: int = 1 << 20) -> None:
+        self.spool = Spool(memory_bytes)
+        self._threshold = threshold
+        self._skeleton = bytearray()
+        self._spans: list[Span] = []
+        self._in_string = False
+        self._pending = bytearray()  # the current string while it is still short
+        self._spilled_at: int | None = None  # its spool offset once it proved long
+        self._backslashes = 0  # backslashes ending what was read of the current string
+        # Object keys must stay strings: track the open containers and the last token.
+        self._containers = bytearray()
+        self._last = 0
+        self._is_key = False
+
+    def feed(self, chunk: bytes) -> None:
+        view = memoryview(chunk)
+        position, end = 0, len(chunk)
+        while position < end:
+            if not self._in_string:
+                quote = chunk.find(b'"', position)
+                if quote == -1:
+                    self._structure(view[position:])
+                    return
+                self._structure(view[position:quote])
+                self._is_key = self._last == _OPEN_OBJECT or (
+                    self._last == _COMMA and self._containers[-1:] == b"{")
+                self._in_string, self._backslashes = True, 0
+                self._pending.clear()
+                self._spilled_at = None
+                position = quote + 1
+                continue
+            quote = chunk.find(b'"', position)
+            while quote != -1 and self._escaped(chunk, position, quote):
+                quote = chunk.find(b'"', quote + 1)
+            stop = end if quote == -1 else quote
+            self._string_content(chunk, view, position, stop)
+            if quote == -1:
+                return
+            self._end_string()
+            position = quote + 1
+
+    def document(self) -> object:
+        """The parsed document; big strings appear as ``{SPAN_KEY: index}`` (see ``span``)."""
+        if self._in_string:
+            raise BadGateway("Gemini's answer ended inside a string.")
+        try:
+            return json.loads(self._skeleton)
+        except (ValueError, RecursionError):
+            raise BadGateway("Gemini answered 200 with a body that is not JSON.") from None
+
+    def span(self, value: object) -> Span | None:
+        """The span a marker stands for, or None if ``value`` is not a marker."""
+        if isinstance(value, dict) and len(value) == 1:
+            index = value.get(SPAN_KEY)
+            if isinstance(index, int) and 0 <= index < len(self._spans):
+                return self._spans[index]
+        return None
+
+    def close(self) -> None:
+        self.spool.close()
+
+    def _structure(self, segment: memoryview) -> None:
+        """Skeleton bytes between strings: a few punctuation marks, numbers and literals."""
+        self._skeleton += segment
+        for byte in segment.tobytes():
+            if byte in _OPENERS:
+                self._containers.append(byte)
+            elif byte in _CLOSERS:
+                del self._containers[-1:]
+            if byte not in _WHITESPACE:
+                self._last = byte
+
+    def _escaped(self, chunk: bytes, start: int, quote: int) -> bool:
+        """Whether the quote at ``quote`` follows an odd run of backslashes."""
+        index = quote - 1
+        while index >= start and chunk[index] == _BACKSLASH:
+            index -= 1
+        run = quote - 1 - index
+        if index < start:  # the run reaches back into earlier chunks of this string
+            run += self._backslashes
+        return run % 2 == 1
+
+    def _string_content(self, chunk: bytes, view: memoryview, start: int, stop: int) -> None:
+        if stop == start:
+            return
+        if chunk[stop - 1] == _BACKSLASH:
+            index = stop - 1
+            while index >= start and chunk[index] == _BACKSLASH:
+                index -= 1
+            run = stop - 1 - index
+            self._backslashes = run + (self._backslashes if index < start else 0)
+        else:
+            self._backslashes = 0
+        if self._spilled_at is not None:
+            self.spool.append(view[start:stop])
+            return
+        self._pending += view[start:stop]
+        if len(self._pending) > self._threshold and not self._is_key:
+            self._spilled_at = self.spool.size
+            self.spool.append(self._pending)
+            self._pending.clear()
+
+    def _end_string(self) -> None:
+        self._in_string, self._last = False, _QUOTE
+        if self._spilled_at is None:
+            self._skeleton += b'"' + self._pending + b'"'
+            return
+        self._spans.append(Span(self.spool, self._spilled_at, self.spool.size - self._spilled_at))
+        self._skeleton += b'{"\\u0000span":%d}' % (len(self._spans) - 1)

@@ -1,0 +1,191 @@
+"""Images for an OpenAI request: n native ``generateContent`` calls, or the compat pass-through.
+
+Each of the n calls is a request of its own upstream: its own concurrency slot, key
+rotation and failover. Images that were made are never thrown away: when some calls fail
+the answer holds the images that exist; when all fail, the most telling error is raised.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .answers import ImagesAnswer, ImagesBody
+from .config import Settings
+from .errors import (
+    ClientDisconnected,
+    ContentPolicyViolation,
+    GatewayError,
+    GatewayTimeout,
+    InvalidRequest,
+    ModelNotFound,
+    NoImageMade,
+    NoUsableKey,
+    QueueFull,
+    RateLimited,
+    UpstreamRejected,
+)
+from .gemini.image_options import ImagePlan, plan_image
+from .gemini.models import ModelNames, ModelTable
+from .gemini.native import NativeAnswer, add_usage, generate_body, openai_usage, read_answer
+from .gemini.spool import SpoolingScanner
+from .image_files import MIME_FORMATS, info_from_b64, transcode_b64
+from .upstream import UpstreamClient, UpstreamTrace
+from .upstream.relay import RelayedBody
+from .validation import ImageRequest
+
+log = logging.getLogger("gateway.images")
+# An answer's images stay in memory up to this size, then wait in an unlinked temporary
+# file: a hundred 8 MB answers in flight cost disk cache, not the worker's memory.
+SPOOL_MEMORY_BYTES = 1 << 20
+
+# When every call failed, the error that tells the client most: its own mistakes first
+# (retrying cannot help), then limits with a known wait, then upstream trouble.
+_MOST_TELLING = (ContentPolicyViolation, ModelNotFound, UpstreamRejected, InvalidRequest,
+                 RateLimited, NoUsableKey, NoImageMade, GatewayTimeout, QueueFull,
+                 ClientDisconnected, GatewayError)
+
+
+@dataclass
+class Made:
+    """What the n calls made: the answers with images, and the usage summed over all."""
+
+    answers: list[NativeAnswer]
+    plan: ImagePlan
+    usage: dict | None
+
+    def close(self) -> None:
+        for answer in self.answers:
+            answer.close()
+
+
+class ImageGenerator:
+    def __init__(self, settings: Settings, upstream: UpstreamClient, table: ModelTable,
+                 names: ModelNames) -> None:
+        self.settings = settings
+        self.upstream = upstream
+        self.table = table
+        self.names = names
+
+    def generate(self, request: ImageRequest, trace: UpstreamTrace,
+                 client_gone: Callable[[], bool] | None = None
+                 ) -> ImagesBody | ImagesAnswer | RelayedBody:
+        if self.settings.upstream_api == "openai":
+            # Pass-through: the upstream speaks OpenAI's API and its own model names.
+            return self.upstream.generate_images(request.compat_payload(request.model), trace,
+                                                 client_gone=client_gone)
+        made = self.make(request, [{"text": request.prompt}], trace, client_gone)
+        try:
+            return answer_body(made, request)
+        except BaseException:
+            made.close()
+            raise
+
+    def make(self, request: ImageRequest, parts: list[dict], trace: UpstreamTrace,
+             client_gone: Callable[[], bool] | None = None) -> Made:
+        """``request.n`` native calls with ``parts`` as the user turn."""
+        model = self.names.resolve(request.model)
+        spec = self.table.get(model)
+        plan = plan_image(spec, size=request.size, quality=request.quality,
+                          aspect_ratio=request.aspect_ratio, image_size=request.image_size)
+        body = generate_body(parts, plan)
+        path = f"/models/{model}:generateContent"
+
+        def one_call(call_trace: UpstreamTrace) -> NativeAnswer:
+            return self.upstream.call("POST", path, body, read_answer, call_trace,
+                                      client_gone=client_gone, sink=self._scanner)
+
+        outcomes = fan_out(one_call, request.n, trace)
+        answers = [o for o in outcomes if isinstance(o, NativeAnswer)]
+        errors = [o for o in outcomes if isinstance(o, BaseException)]
+        if not answers:
+            raise self._explained(most_telling(errors), model)
+        if errors:
+            log.warning("%d of %d calls failed; answering with the %d image(s) made (%s)",
+                        len(errors), request.n, sum(len(a.images) for a in answers),
+                        errors[0].message if isinstance(errors[0], GatewayError) else "error")
+        usage = None
+        for answer in answers:
+            usage = add_usage(usage, openai_usage(answer.usage))
+        trace.images = sum(len(a.images) for a in answers)
+        return Made(answers, plan, usage)
+
+    def _scanner(self) -> SpoolingScanner:
+        return SpoolingScanner(memory_bytes=SPOOL_MEMORY_BYTES)
+
+    def _explained(self, error: BaseException, model: str) -> BaseException:
+        """A 404 that names the model, says whether it was retired, and offers the default."""
+        if not isinstance(error, ModelNotFound):
+            return error
+        spec = self.table.get(model)
+        default = self.settings.default_model
+        if spec is not None and spec.retired:
+            why = f"was retired ({spec.note})" if spec.note else "was retired"
+            return ModelNotFound(f"The model '{model}' {why}. Use '{default}' (the gateway's "
+                                 "default), or another model from GET /v1/models.")
+        return ModelNotFound(f"Gemini has no image model '{model}' (it answered: "
+                             f"{error.message}). The gateway's default is '{default}'; "
+                             "GET /v1/models lists what is available.")
+
+
+def fan_out(call: Callable[[UpstreamTrace], object], n: int, trace: UpstreamTrace) -> list:
+    """``call`` run ``n`` times at once (greenlets under gevent), each with its own trace,
+    merged into ``trace``; results and exceptions in order."""
+    traces = [UpstreamTrace() for _ in range(n)]
+    outcomes: list = [None] * n
+
+    def run(index: int) -> None:
+        try:
+            outcomes[index] = call(traces[index])
+        except BaseException as exc:
+            outcomes[index] = exc
+
+    if n == 1:
+        run(0)
+    else:
+        threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(n)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    trace.attempts += sum(t.attempts for t in traces)
+    trace.key = next((t.key for t in reversed(traces) if t.key), trace.key)
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException) and not isinstance(outcome, Exception):
+            raise outcome  # a timeout or an exit: not an upstream outcome to report
+    return outcomes
+
+
+def most_telling(errors: list[BaseException]) -> BaseException:
+    for kind in _MOST_TELLING:
+        for error in errors:
+            if isinstance(error, kind):
+                return error
+    return errors[0]
+
+
+def answer_body(made: Made, request: ImageRequest) -> ImagesBody:
+    """The OpenAI answer for what was made, its images streamed from their spools."""
+    images = [(image, answer.text) for answer in made.answers for image in answer.images]
+    first = images[0][0]
+    info = info_from_b64(first.b64_head, first.b64_length)
+    actual = info.format if info else MIME_FORMATS.get(first.mime_type, "jpeg")
+    wanted = request.output_format or actual
+    sources = []
+    for image, text in images:
+        if wanted != MIME_FORMATS.get(image.mime_type, actual):
+            # Only here is an image decoded: the client asked for a format Gemini did not send.
+            sources.append((transcode_b64(b"".join(image.b64_chunks()), wanted,
+                                          request.output_compression), text))
+        else:
+            sources.append((image, text))
+    fields = {"background": "opaque", "output_format": wanted, "quality": made.plan.quality}
+    if info is not None:
+        fields["size"] = info.size
+    if made.usage is not None:
+        fields["usage"] = made.usage
+    return ImagesBody(int(time.time()), sources, fields,
+                      on_close=[answer.close for answer in made.answers])
