@@ -11,12 +11,15 @@
   const tokenNeeded = document.body.dataset.tokenNeeded === "true";
   const $ = (id) => document.getElementById(id);
 
-  // Pixel sizes at 1K per aspect ratio (Gemini's own table); 2K and 4K double and quadruple.
-  const RATIOS = [
-    ["1:1", 1024, 1024], ["3:2", 1248, 832], ["2:3", 832, 1248], ["4:3", 1184, 864],
-    ["3:4", 864, 1184], ["5:4", 1152, 896], ["4:5", 896, 1152], ["16:9", 1344, 768],
-    ["9:16", 768, 1344], ["21:9", 1536, 672],
-  ];
+  // The aspect ratios every Gemini image model takes, sent as the gateway's aspect_ratio and
+  // image_size. (OpenAI's size cannot say "3:2 at 1K": the gateway takes the tier from the
+  // long edge.) The pixels are what Gemini answers with: known sizes, else area ≈ tier²
+  // with both sides multiples of 16, as the gateway's demo computes them.
+  const RATIOS = ["1:1", "3:2", "2:3", "4:3", "3:4", "5:4", "4:5", "16:9", "9:16", "21:9"];
+  const TIERS = { "1K": 1024, "2K": 2048, "4K": 4096 };
+  const KNOWN = { "1:1 1K": [1024, 1024], "16:9 1K": [1408, 768], "16:9 2K": [2752, 1536] };
+  // Until the gateway refuses stream=true once, ask for it: drafts are worth having.
+  let streaming = true;
 
   // ---- token --------------------------------------------------------------------------------
   function token() { return stored(TOKEN); }
@@ -87,21 +90,27 @@
   }
 
   for (const select of document.querySelectorAll(".ratio-select")) {
-    for (const [name] of RATIOS) select.append(el("option", { value: name, text: name }));
+    for (const name of RATIOS) select.append(el("option", { value: name, text: name }));
   }
   $("ratio").value = "1:1";
 
-  function chosenSize(ratioSelect, tierSelect) {
-    const row = RATIOS.find(([name]) => name === ratioSelect.value);
-    if (!row) return null;
-    const tier = Number(tierSelect.value) || 1;
-    return { width: row[1] * tier, height: row[2] * tier };
+  function pixels(ratio, tier) {
+    const [w, h] = ratio.split(":").map(Number);
+    const known = KNOWN[ratio + " " + tier] || (KNOWN[h + ":" + w + " " + tier] || []).slice().reverse();
+    if (known.length) return known;
+    const side = TIERS[tier], value = w / h, to16 = (x) => Math.max(16, Math.round(x / 16) * 16);
+    return [to16(side * Math.sqrt(value)), to16(side / Math.sqrt(value))];
   }
-  function sizeText(size) { return size ? size.width + "x" + size.height : null; }
+  // {ratio, tier, width, height} for the chosen shape, or null for "auto".
+  function chosenSize(ratioSelect, tierSelect) {
+    if (!RATIOS.includes(ratioSelect.value)) return null;
+    const [width, height] = pixels(ratioSelect.value, tierSelect.value);
+    return { ratio: ratioSelect.value, tier: tierSelect.value, width, height };
+  }
   function showSize(ratioId, tierId, hintId) {
     const size = chosenSize($(ratioId), $(tierId));
     $(tierId).disabled = !size;
-    $(hintId).textContent = size ? "Asks for " + size.width + " × " + size.height + " px"
+    $(hintId).textContent = size ? "About " + size.width + " × " + size.height + " px"
       : hintId === "size-hint" ? "The model's default size" : "Size follows the first image";
   }
   for (const [ratio, tier, hint] of [["ratio", "tier", "size-hint"],
@@ -150,16 +159,30 @@
     onEvent(event);
   }
 
-  // Sends the request and feeds a Run; resolves when the answer is complete.
-  async function send(run, url, init) {
-    let response;
-    try {
-      response = await fetch(url, Object.assign({ credentials: "omit", cache: "no-store",
-        referrerPolicy: "no-referrer", signal: run.abort.signal }, init));
-    } catch (exc) {
-      if (run.abort.signal.aborted) return run.fail({ message: "Stopped." });
-      return run.fail(networkError(exc));
+  // Sends the request and feeds a Run; resolves when the answer is complete. build(stream)
+  // makes the request body; a gateway that refuses stream=true is asked again without it.
+  async function send(run, url, build, headers) {
+    let response = await post(run, url, build(streaming), headers);
+    if (response && streaming && response.status === 400) {
+      const error = await errorFrom(response.clone());
+      if (error.param === "stream") {
+        streaming = false;
+        response = await post(run, url, build(false), headers);
+      }
     }
+    if (!response) return;
+    await read(run, response);
+  }
+  async function post(run, url, body, headers) {
+    try {
+      return await fetch(url, { method: "POST", body, headers, credentials: "omit",
+        cache: "no-store", referrerPolicy: "no-referrer", signal: run.abort.signal });
+    } catch (exc) {
+      run.fail(run.abort.signal.aborted ? { message: "Stopped." } : networkError(exc));
+      return null;
+    }
+  }
+  async function read(run, response) {
     if (!response.ok) return run.fail(await errorFrom(response));
     const type = response.headers.get("Content-Type") || "";
     try {
@@ -361,16 +384,18 @@
     if (missingToken("generate")) return;
     const n = clampN($("n"));
     const size = chosenSize($("ratio"), $("tier"));
-    const body = { prompt, n, quality: $("quality").value, output_format: $("format").value,
-      stream: true, partial_images: 2 };
-    if ($("model").value) body.model = $("model").value;
-    if (size) body.size = sizeText(size);
+    const build = (stream) => {
+      const body = { prompt, n, quality: $("quality").value, output_format: $("format").value };
+      if (stream) Object.assign(body, { stream: true, partial_images: 2 });
+      if ($("model").value) body.model = $("model").value;
+      if (size) Object.assign(body, { aspect_ratio: size.ratio, image_size: size.tier });
+      return JSON.stringify(body);
+    };
     const run = new Run("generate", prompt, n, size, null);
     busy("generate", run);
     try {
-      await send(run, "/v1/images/generations", { method: "POST", body: JSON.stringify(body),
-        headers: authHeaders({ "Content-Type": "application/json",
-          "Accept": "text/event-stream, application/json" }) });
+      await send(run, "/v1/images/generations", build, authHeaders({
+        "Content-Type": "application/json", "Accept": "text/event-stream, application/json" }));
     } finally {
       busy("generate", null);
     }
@@ -538,25 +563,33 @@
     if (missingToken("edit")) return;
     const n = clampN($("edit-n"));
     const size = chosenSize($("edit-ratio"), $("edit-tier"));
-    const form = new FormData();
-    const field = editFiles.length === 1 ? "image" : "image[]";
-    for (const file of editFiles) form.append(field, file, file.name);
-    if (maskFile) form.append("mask", maskFile, maskFile.name);
-    else if (maskPainted) form.append("mask", await maskBlob(), "mask.png");
-    form.append("prompt", prompt);
-    form.append("n", String(n));
-    form.append("output_format", $("edit-format").value);
-    form.append("stream", "true");
-    form.append("partial_images", "2");
-    if ($("edit-model").value) form.append("model", $("edit-model").value);
-    if (size) form.append("size", sizeText(size));
+    const mask = maskFile || (maskPainted ? await maskBlob() : null);
+    const build = (stream) => {
+      const form = new FormData();
+      const field = editFiles.length === 1 ? "image" : "image[]";
+      for (const file of editFiles) form.append(field, file, file.name);
+      if (mask) form.append("mask", mask, maskFile ? maskFile.name : "mask.png");
+      form.append("prompt", prompt);
+      form.append("n", String(n));
+      form.append("output_format", $("edit-format").value);
+      if (stream) {
+        form.append("stream", "true");
+        form.append("partial_images", "2");
+      }
+      if ($("edit-model").value) form.append("model", $("edit-model").value);
+      if (size) {
+        form.append("aspect_ratio", size.ratio);
+        form.append("image_size", size.tier);
+      }
+      return form;
+    };
     const shape = size || (firstImage && { width: firstImage.width, height: firstImage.height });
     const run = new Run("edit", prompt, n, shape, firstImage && firstImage.url);
     busy("edit", run);
     try {
       // No Content-Type: the browser writes the multipart boundary itself.
-      await send(run, "/v1/images/edits", { method: "POST", body: form,
-        headers: authHeaders({ "Accept": "text/event-stream, application/json" }) });
+      await send(run, "/v1/images/edits", build,
+        authHeaders({ "Accept": "text/event-stream, application/json" }));
     } finally {
       busy("edit", null);
     }

@@ -39,18 +39,20 @@ def test_generates_two_images_of_the_chosen_size(page):
     driver = page("/")
     enter_token(driver, TOKEN)
     driver.find_element(By.ID, "prompt").send_keys("a lighthouse at dusk")
-    Select(driver.find_element(By.ID, "ratio")).select_by_value("1:1")
-    Select(driver.find_element(By.ID, "tier")).select_by_value("1")
+    Select(driver.find_element(By.ID, "ratio")).select_by_value("16:9")
+    Select(driver.find_element(By.ID, "tier")).select_by_value("1K")
+    assert driver.find_element(By.ID, "size-hint").text == "About 1408 × 768 px"
     count = driver.find_element(By.ID, "n")
     count.clear()
     count.send_keys("2")
     driver.find_element(By.ID, "generate-submit").click()
 
-    sizes = wait(driver).until(final_images)
-    assert sizes == [[1024, 1024], [1024, 1024]]
+    sizes = wait(driver, 60).until(final_images)
+    assert sizes == [[1408, 768], [1408, 768]]  # Gemini's 16:9 at 1K
     captions = [c.text for c in driver.find_elements(By.CSS_SELECTOR, "#generate-results .meta")]
-    assert all(c.startswith("1024×1024 · PNG") for c in captions), captions
-    assert "2 images in" in driver.find_element(By.ID, "generate-summary").text
+    assert all(c.startswith("1408×768 · PNG") for c in captions), captions
+    summary = driver.find_element(By.ID, "generate-summary").text
+    assert "2 images in" in summary and " tokens (" in summary  # the answer's usage
     downloads = driver.find_elements(By.CSS_SELECTOR, "#gallery a[download]")
     assert len(downloads) == 4  # thumbnail and link for each image
     assert all(a.get_attribute("href").startswith("blob:") for a in downloads)
@@ -88,7 +90,7 @@ def test_the_keyboard_alone_generates(page):
     prompt = driver.find_element(By.ID, "prompt")
     prompt.send_keys("keyboard only")
     ActionChains(driver).key_down(Keys.CONTROL).send_keys(Keys.ENTER).key_up(Keys.CONTROL).perform()
-    assert wait(driver).until(final_images) == [[1024, 1024]]
+    assert wait(driver, 60).until(final_images) == [[1024, 1024]]
 
 
 # An answer as the streaming gateway sends it: comments, split chunks, drafts, finals, [DONE].
@@ -137,7 +139,8 @@ def test_an_event_stream_shows_drafts_then_finals_with_usage(page):
     badges = [b.text for b in driver.find_elements(By.CSS_SELECTOR, "#generate-results .badge")]
     assert badges == ["Draft 1", "Waiting"]
     sent = driver.execute_script("return window.sentBody")
-    assert sent["stream"] is True and sent["n"] == 2 and sent["size"] == "1024x1024"
+    assert sent["stream"] is True and sent["partial_images"] == 2 and sent["n"] == 2
+    assert sent["aspect_ratio"] == "1:1" and sent["image_size"] == "1K" and "size" not in sent
 
     driver.execute_script("window.gate.release()")
     assert wait(driver).until(final_images) == [[1024, 1024], [1024, 1024]]
