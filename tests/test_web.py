@@ -168,6 +168,21 @@ def test_stats_count_requests_latency_and_images(make_app):
     assert all(secret not in text for secret in (*KEYS, *TOKENS, ADMIN))
 
 
+def test_stats_count_the_tokens_gemini_reports(make_app):
+    """The native demo answers with Gemini's usageMetadata; the answer and the stats agree."""
+    client = make_app(DEMO="true", UPSTREAM_API="gemini", ADMIN_TOKEN=ADMIN).test_client()
+    auth = {"Authorization": f"Bearer {TOKENS[0]}"}
+    used = {"input": 0, "output": 0}
+    for n in (1, 2):
+        answer = client.post("/v1/images/generations", headers=auth,
+                             json={"prompt": "a lighthouse", "n": n}).get_json()
+        used["input"] += answer["usage"]["input_tokens"]
+        used["output"] += answer["usage"]["output_tokens"]
+    stats = client.get("/admin/stats", headers=ADMIN_AUTH).get_json()
+    assert stats["tokens"] == used and used["output"] > 0
+    assert stats["images"] == 3
+
+
 def test_stats_add_up_tokens_by_kind(make_app):
     app = make_app(ADMIN_TOKEN=ADMIN)
     app.extensions["gateway"].metrics.tokens_used(12, 1120)
