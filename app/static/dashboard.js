@@ -12,6 +12,8 @@
   let timer = null;
   let ticker = null;
   let keys = [];
+  let usage = null; // /admin/usage: per client and per key, once the gateway has it
+  let usageServed = true; // until it answers 404
   let pollFailed = false; // a failed poll's error is cleared by the next good one; an action's stays
   const samples = []; // [{t, stats}] of this visit, oldest first
 
@@ -28,14 +30,16 @@
     clearTimeout(timer);
     if (!token()) return;
     try {
-      const [keyList, stats] = await Promise.all([call("/admin/keys"), call("/admin/stats")]);
+      const [keyList, stats] = await Promise.all([call("/admin/keys"), call("/admin/stats"),
+        pollUsage()]);
       if (pollFailed) clearError($("admin-error"));
       pollFailed = false;
       $("admin-status").textContent = "Connected. Refreshing every " + POLL_MS / 1000 + " s.";
       document.querySelector(".token-card").classList.add("ready");
       keys = keyList.data || [];
       $("keys-note").textContent = keys.length + (keys.length === 1 ? " key" : " keys") +
-        " as worker " + keyList.worker_pid + " sees them";
+        (keyList.scope === "deployment" ? " as the whole deployment sees them (Redis)"
+          : " as worker " + keyList.worker_pid + " sees them");
       showKeys();
       samples.push({ t: Date.now(), stats });
       while (samples.length > 2 && samples[1].t < Date.now() - WINDOW_MS) samples.shift();
@@ -56,11 +60,45 @@
     }
   }
 
+  // Per-client usage comes with shared state; a gateway without it answers 404, once.
+  async function pollUsage() {
+    if (!usageServed) return;
+    try {
+      usage = await call("/admin/usage");
+    } catch (error) {
+      if (error.status !== 404) throw error;
+      usageServed = false;
+      usage = null;
+    }
+    showUsage();
+  }
+
+  function tokensOf(counts) {
+    return counts.total_tokens || (counts.input_tokens || 0) + (counts.output_tokens || 0);
+  }
+
+  function showUsage() {
+    const section = $("usage-section");
+    const clients = Object.entries((usage && usage.clients) || {});
+    section.hidden = !usage;
+    document.querySelector("table.keys").classList.toggle("without-usage", !usage);
+    if (!usage) return;
+    $("usage-note").textContent = usage.scope === "deployment" ? "the whole deployment (Redis)"
+      : "this worker";
+    $("usage-body").replaceChildren(...(clients.length ? clients.sort().map(([label, c]) =>
+      el("tr", {},
+        el("td", { class: "key", text: label, "data-label": "Client" }),
+        el("td", { text: count(c.requests || 0), "data-label": "Requests" }),
+        el("td", { text: count(c.images || 0), "data-label": "Images" }),
+        el("td", { text: count(tokensOf(c)), "data-label": "Tokens" })))
+      : [el("tr", {}, el("td", { colspan: "4", class: "empty", text: "No client has called yet." }))]));
+  }
+
   // ---- keys ---------------------------------------------------------------------------------
   const STATE_NAMES = { active: "active", cooling: "cooling", out_of_rotation: "out of rotation" };
 
   function emptyRow(text) {
-    return el("tr", {}, el("td", { colspan: "8", class: "empty", text }));
+    return el("tr", {}, el("td", { colspan: "9", class: "empty", text }));
   }
 
   function ago(iso) {
@@ -109,6 +147,7 @@
           title: failures.map(([k, n]) => k + ": " + n).join(", ") || null }),
         el("td", { class: "error-text", text: key.last_error || "–", "data-label": "Last error" }),
         el("td", { text: ago(key.last_success_at), "data-label": "Last success" }),
+        el("td", { class: "usage-col", text: keyUsage(key.key), "data-label": "Usage" }),
         el("td", { class: "action" }, action));
     }));
   }
@@ -123,6 +162,12 @@
       return;
     }
     poll();
+  }
+
+  function keyUsage(masked) {
+    const counts = usage && usage.keys && usage.keys[masked];
+    if (!counts) return "–";
+    return count(counts.images || 0) + " img · " + count(tokensOf(counts)) + " tok";
   }
 
   function tick() {

@@ -78,42 +78,77 @@ def test_the_pages_break_none_of_their_own_csp_rules(page):
         assert refused == []
 
 
-# /admin/keys and /admin/stats as a gateway with troubled keys would answer them.
+# /admin/keys, /admin/stats and /admin/usage as a gateway with troubled keys and shared
+# state would answer them; a route missing from the map answers 404.
 TROUBLED_KEYS_STUB = """
     const soon = new Date(Date.now() + 95000).toISOString();
-    const keys = {object: 'list', worker_pid: 7, data: [
-      {key: '…aaaa', state: 'cooling', cooling_until: soon, reason: null, requests: 9,
-       successes: 5, failures: {rate_limited: 4}, last_error: '429 quota exceeded',
-       last_success_at: null},
-      {key: '…bbbb', state: 'out_of_rotation', cooling_until: null,
-       reason: 'API_KEY_INVALID', requests: 1, successes: 0, failures: {key_rejected: 1},
-       last_error: 'API_KEY_INVALID', last_success_at: null}]};
-    const stats = {object: 'gateway.stats', requests: [], latency: [], upstream: [],
-                   images: 0, tokens: {input: 0, output: 0}};
+    const routes = {
+      '/admin/keys': {object: 'list', worker_pid: 7, scope: 'deployment', data: [
+        {key: '…aaaa', state: 'cooling', cooling_until: soon, reason: null, requests: 9,
+         successes: 5, failures: {rate_limited: 4}, last_error: '429 quota exceeded',
+         last_success_at: null},
+        {key: '…bbbb', state: 'out_of_rotation', cooling_until: null,
+         reason: 'API_KEY_INVALID', requests: 1, successes: 0, failures: {key_rejected: 1},
+         last_error: 'API_KEY_INVALID', last_success_at: null}]},
+      '/admin/stats': {object: 'gateway.stats', requests: [], latency: [], upstream: [],
+                       images: 0, tokens: {input: 0, output: 0}},
+      '/admin/usage': {scope: 'deployment',
+        clients: {'…wxyz': {requests: 4, images: 6, input_tokens: 40, output_tokens: 6720,
+                            total_tokens: 6760}},
+        keys: {'…aaaa': {requests: 4, images: 6, input_tokens: 40, output_tokens: 6720,
+                         total_tokens: 6760}}},
+    };
+    if (!arguments[0]) delete routes['/admin/usage'];
     window.posted = [];
     window.fetch = async (url, init) => {
-      if (init && init.method === 'POST') window.posted.push(url);
-      const body = url.startsWith('/admin/keys') && !(init && init.method === 'POST')
-        ? keys : url === '/admin/stats' ? stats : keys.data[1];
-      return new Response(JSON.stringify(body),
-                          {status: 200, headers: {'Content-Type': 'application/json'}});
+      if (init && init.method === 'POST') {
+        window.posted.push(url);
+        return new Response(JSON.stringify(routes['/admin/keys'].data[1]), {status: 200});
+      }
+      const body = routes[url];
+      return new Response(JSON.stringify(body || {error: {message: 'Unknown path.',
+                                                          type: 'invalid_request_error',
+                                                          param: null, code: 'not_found'}}),
+                          {status: body ? 200 : 404,
+                           headers: {'Content-Type': 'application/json'}});
     };
 """
 
 
-def test_cooling_and_rejected_keys_show_countdown_reason_and_enable(page):
+def open_stubbed(page, with_usage):
     driver = page("/admin")
-    driver.execute_script(TROUBLED_KEYS_STUB)
+    driver.execute_script(TROUBLED_KEYS_STUB, with_usage)
     driver.find_element(By.ID, "admin-token").send_keys("any-token-the-stub-accepts")
     driver.find_element(By.CSS_SELECTOR, "#admin-token-form button[type=submit]").click()
-    wait = WebDriverWait(driver, 15)
-    wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#keys-body tr")) == 2)
+    WebDriverWait(driver, 15).until(
+        lambda d: len(d.find_elements(By.CSS_SELECTOR, "#keys-body tr")) == 2)
+    return driver
+
+
+def test_cooling_and_rejected_keys_show_countdown_reason_and_enable(page):
+    driver = open_stubbed(page, with_usage=False)
     cooling, rejected = driver.find_elements(By.CSS_SELECTOR, "#keys-body tr")
     countdown = cooling.find_element(By.CSS_SELECTOR, ".countdown").text
     assert re.fullmatch(r"1 min (2[0-9]|3[0-5]) s left", countdown), countdown
     assert "429 quota exceeded" in cooling.text and "Enable" in cooling.text
     assert "out of rotation" in rejected.text and "API_KEY_INVALID" in rejected.text
+    assert "whole deployment" in driver.find_element(By.ID, "keys-note").text
+    # No /admin/usage on this gateway: no usage section, no usage column.
+    assert not driver.find_element(By.ID, "usage-section").is_displayed()
+    assert not driver.find_element(By.CSS_SELECTOR, "th.usage-col").is_displayed()
+    assert driver.find_element(By.ID, "admin-error").is_displayed() is False
     rejected.find_element(By.TAG_NAME, "button").click()
-    wait.until(lambda d: d.execute_script("return window.posted.length"))
+    WebDriverWait(driver, 15).until(lambda d: d.execute_script("return window.posted.length"))
     assert driver.execute_script("return window.posted") == [
         "/admin/keys/%E2%80%A6bbbb/enable"]
+
+
+def test_usage_by_client_and_by_key_when_the_gateway_counts_it(page):
+    driver = open_stubbed(page, with_usage=True)
+    WebDriverWait(driver, 15).until(
+        lambda d: d.find_element(By.ID, "usage-section").is_displayed())
+    row = driver.find_element(By.CSS_SELECTOR, "#usage-body tr")
+    assert [c.text for c in row.find_elements(By.TAG_NAME, "td")] == ["…wxyz", "4", "6",
+                                                                      "6,760"]
+    cooling = driver.find_element(By.CSS_SELECTOR, "#keys-body tr")
+    assert cooling.find_element(By.CSS_SELECTOR, "td.usage-col").text == "6 img · 6,760 tok"
