@@ -21,31 +21,14 @@ def generate_url(model=DEFAULT):
     return f"{ROOT}/models/{model}:generateContent"
 
 
-def jpeg_b64(width=64, height=64, color=(200, 80, 40), fmt="JPEG"):
-    out = io.BytesIO()
-    Image.new("RGB", (width, height), color).save(out, fmt)
-    return base64.b64encode(out.getvalue()).decode()
-
-
+jpeg_b64 = gemini.jpeg_b64
 FINAL = jpeg_b64(1408, 768)
 
 
-def answer(final=FINAL, *, drafts=2, text="Here is the lighthouse.", mime="image/jpeg",
-           usage=None):
-    parts = [{"text": "Planning the composition…", "thought": True}]
-    parts += [{"inlineData": {"mimeType": "image/jpeg", "data": jpeg_b64(32, 32, (9, 9, 9))},
-               "thought": True} for _ in range(drafts)]
-    if text:
-        parts.append({"text": text})
-    parts.append({"inlineData": {"mimeType": mime, "data": final}, "thoughtSignature": "c2ln"})
-    return {"candidates": [{"content": {"role": "model", "parts": parts},
-                            "finishReason": "STOP", "index": 0}],
-            "usageMetadata": usage or {
-                "promptTokenCount": 12, "candidatesTokenCount": 1120,
-                "candidatesTokensDetails": [{"modality": "IMAGE", "tokenCount": 1120}],
-                "promptTokensDetails": [{"modality": "TEXT", "tokenCount": 12}],
-                "thoughtsTokenCount": 264, "totalTokenCount": 1396},
-            "modelVersion": DEFAULT, "responseId": "r1"}
+def answer(final=FINAL, *, drafts=2, text="Here is the lighthouse.", mime="image/jpeg"):
+    """Thought text and draft images to drop, a text part, then the final image."""
+    return gemini.native_image_answer(images=[(mime, final)], thought_images=drafts, text=text,
+                                      usage=gemini.native_usage(), model=DEFAULT)
 
 
 @pytest.fixture
