@@ -439,3 +439,15 @@ def test_a_key_gemini_quotes_never_reaches_the_client(client, auth, upstream):
     assert response.status_code == 400
     assert KEYS[0] not in response.get_data(as_text=True)
     assert TOKENS[0] not in response.get_data(as_text=True)
+
+
+def test_native_answers_and_errors_are_what_the_contract_documents(client, auth, upstream):
+    from tests import contract
+
+    upstream.post(generate_url(), json=answer())
+    for body in ({"prompt": "x", "n": 2, "quality": "high", "size": "1536x1024"},
+                 {"prompt": "x", "size": "10x1000"}, {"prompt": "x", "background": "transparent"}):
+        response = post(client, auth, body)
+        assert contract.contract_violations("POST", "/v1/images/generations",
+                                            response.status_code, response.headers,
+                                            response.get_data()) == []

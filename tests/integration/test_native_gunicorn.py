@@ -115,3 +115,12 @@ def test_models_come_from_the_native_list(native_gateway, fake_gemini):
     with pytest.raises(openai.NotFoundError):
         client.models.retrieve("gemini-nothing")
     assert all(call.path.startswith("/v1beta/models") for call in fake_gemini.calls)
+
+
+def test_the_banner_says_once_that_the_seed_url_now_reaches_the_native_root(native_gateway,
+                                                                             fake_gemini):
+    gateway = native_gateway(GEMINI_BASE_URL=fake_gemini.base_url)
+    output = gateway.output()
+    assert output.count("ends in /openai") == 1
+    assert f"calling native generateContent at {fake_gemini.native_root}" in output
+    assert "default model gemini-nano-banana-2.1" in output
