@@ -7,6 +7,7 @@ the answer holds the images that exist; when all fail, the most telling error is
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 import time
@@ -146,7 +147,9 @@ def fan_out(call: Callable[[UpstreamTrace], object], n: int, trace: UpstreamTrac
     if n == 1:
         run(0)
     else:
-        threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(n)]
+        # Each call runs in a copy of this context, so its log lines keep the request id.
+        threads = [threading.Thread(target=contextvars.copy_context().run, args=(run, i),
+                                    daemon=True) for i in range(n)]
         for thread in threads:
             thread.start()
         for thread in threads:

@@ -451,3 +451,14 @@ def test_native_answers_and_errors_are_what_the_contract_documents(client, auth,
         assert contract.contract_violations("POST", "/v1/images/generations",
                                             response.status_code, response.headers,
                                             response.get_data()) == []
+
+
+def test_log_lines_of_each_parallel_call_carry_the_request_id(native, auth, upstream, capsys):
+    client = native()  # built now, so its log handler writes to the captured stderr
+    upstream.post(generate_url(), body=gemini.rate_limited("53s", array=False), status=429)
+    upstream.post(generate_url(), json=answer())
+    response = client.post("/v1/images/generations", json={"prompt": "x", "n": 2},
+                           headers={**auth, "X-Request-ID": "trace-me-123"})
+    assert response.status_code == 200
+    lines = [line for line in capsys.readouterr().err.splitlines() if "rate limited" in line]
+    assert lines and all("[trace-me-123]" in line for line in lines)
