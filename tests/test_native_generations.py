@@ -366,7 +366,9 @@ def test_429_cools_the_key_and_fails_over_to_the_next(client, auth, upstream):
 
 def test_each_key_is_tried_at_most_once_per_request(make_app, auth, upstream):
     keys = [f"AIzaTestKeyMany{i:018d}" for i in range(5)]
-    client = make_app(UPSTREAM_API="gemini", GEMINI_API_KEYS=",".join(keys)).test_client()
+    # A short deadline: without the guard this test fails in 2 s instead of hanging.
+    client = make_app(UPSTREAM_API="gemini", GEMINI_API_KEYS=",".join(keys),
+                      REQUEST_DEADLINE=2, UPSTREAM_CONNECT_TIMEOUT=1).test_client()
     # A 429 that asks for no wait at all: without the guard, the keys come back at once
     # and the request loops for ever.
     upstream.post(generate_url(), body=gemini.rate_limited("0s", array=False), status=429)
