@@ -36,7 +36,7 @@ from .gemini.spool import SpoolingScanner
 from .image_files import MIME_FORMATS, info_from_b64, transcode_b64
 from .upstream import UpstreamClient, UpstreamTrace
 from .upstream.relay import RelayedBody
-from .validation import ImageRequest
+from .validation import ImageRequest, check_model_id
 
 log = logging.getLogger("gateway.images")
 # An answer's images stay in memory up to this size, then wait in an unlinked temporary
@@ -88,7 +88,7 @@ class ImageGenerator:
     def make(self, request: ImageRequest, parts: list[dict], trace: UpstreamTrace,
              client_gone: Callable[[], bool] | None = None) -> Made:
         """``request.n`` native calls with ``parts`` as the user turn."""
-        model = self.names.resolve(request.model)
+        model = check_model_id(self.names.resolve(request.model))
         spec = self.table.get(model)
         plan = plan_image(spec, size=request.size, quality=request.quality,
                           aspect_ratio=request.aspect_ratio, image_size=request.image_size)
