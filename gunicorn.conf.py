@@ -83,6 +83,13 @@ def when_ready(server):
         f"ON ({len(s.proxy_auth_keys)} token(s))" if s.auth_enabled else "OFF",
         workers, s.max_concurrent,
     )
+    if s.upstream_api == "gemini" and s.upstream_root != s.gemini_base_url:
+        server.log.info(
+            "GEMINI_BASE_URL ends in /openai (the compatibility layer, whose images route no "
+            "longer serves current models): calling native generateContent at %s",
+            s.upstream_root,
+        )
+    server.log.info("upstream API %s, default model %s", s.upstream_api, s.default_model)
     if s.demo:
         server.log.warning(
             "DEMO MODE: requests are answered by the built-in offline demo upstream; "

@@ -54,11 +54,11 @@ def list_models():
     return jsonify({"object": "list", "data": gateway.models.image_models()})
 
 
-@bp.get("/models/<path:model_id>")
-def get_model(model_id: str):
+@bp.get("/models/<model>")
+def get_model(model: str):
     gateway = current_app.extensions["gateway"]
     gateway.tokens.check_header(request.headers.get("Authorization"))
-    return jsonify(gateway.models.model(model_id))
+    return jsonify(gateway.models.model(model))
 
 
 def _json_body() -> object:

@@ -7,6 +7,7 @@ the answer holds the images that exist; when all fail, the most telling error is
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 import time
@@ -35,7 +36,7 @@ from .gemini.spool import SpoolingScanner
 from .image_files import MIME_FORMATS, info_from_b64, transcode_b64
 from .upstream import UpstreamClient, UpstreamTrace
 from .upstream.relay import RelayedBody
-from .validation import ImageRequest
+from .validation import ImageRequest, check_model_id
 
 log = logging.getLogger("gateway.images")
 # An answer's images stay in memory up to this size, then wait in an unlinked temporary
@@ -87,7 +88,7 @@ class ImageGenerator:
     def make(self, request: ImageRequest, parts: list[dict], trace: UpstreamTrace,
              client_gone: Callable[[], bool] | None = None) -> Made:
         """``request.n`` native calls with ``parts`` as the user turn."""
-        model = self.names.resolve(request.model)
+        model = check_model_id(self.names.resolve(request.model))
         spec = self.table.get(model)
         plan = plan_image(spec, size=request.size, quality=request.quality,
                           aspect_ratio=request.aspect_ratio, image_size=request.image_size)
@@ -147,7 +148,9 @@ def fan_out(call: Callable[[UpstreamTrace], object], n: int, trace: UpstreamTrac
     if n == 1:
         run(0)
     else:
-        threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(n)]
+        # Each call runs in a copy of this context, so its log lines keep the request id.
+        threads = [threading.Thread(target=contextvars.copy_context().run, args=(run, i),
+                                    daemon=True) for i in range(n)]
         for thread in threads:
             thread.start()
         for thread in threads:

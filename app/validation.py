@@ -86,13 +86,21 @@ def parse_model(model: object, default_model: str) -> str:
         return default_model
     if not isinstance(model, str) or not model.strip():
         raise InvalidRequest("'model' must be a non-empty string.", param="model")
-    name = model.removeprefix("models/")
-    if not _MODEL.match(name):
+    return model.removeprefix("models/")
+
+
+def check_model_id(model: str) -> str:
+    """``model`` if it is safe to put in a native URL path, else ``InvalidRequest``.
+
+    Only the native backend needs this: the model names a path segment there, and a client
+    must not steer the call to another route. OpenAI-compatible upstreams take any name.
+    """
+    if not _MODEL.match(model):
         raise InvalidRequest(
             "'model' must be a model id of letters, digits, '.', '_' and '-' "
             "(at most 128), such as 'gemini-nano-banana-2.1'.",
             param="model", code="invalid_value")
-    return name
+    return model
 
 
 def _n(n: object) -> int:

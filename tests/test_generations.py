@@ -372,3 +372,12 @@ def test_keys_and_tokens_never_reach_a_response_or_the_logs(client, auth, upstre
     for secret in (*KEYS, *TOKENS):
         assert secret not in seen
     assert "…0001" in caplog.text  # the disabled key is named, masked
+
+
+def test_an_openai_compatible_upstream_takes_any_model_name(client, auth, upstream):
+    # Providers behind UPSTREAM_API=openai name models with slashes; only the native
+    # backend, where the model is a URL path segment, restricts the characters.
+    upstream.post(IMAGES_URL, json=gemini.images())
+    response = post(client, auth, {"prompt": "x", "model": "google/gemini-2.5-flash-image"})
+    assert response.status_code == 200
+    assert json.loads(upstream.calls[0].request.body)["model"] == "google/gemini-2.5-flash-image"

@@ -21,31 +21,14 @@ def generate_url(model=DEFAULT):
     return f"{ROOT}/models/{model}:generateContent"
 
 
-def jpeg_b64(width=64, height=64, color=(200, 80, 40), fmt="JPEG"):
-    out = io.BytesIO()
-    Image.new("RGB", (width, height), color).save(out, fmt)
-    return base64.b64encode(out.getvalue()).decode()
-
-
+jpeg_b64 = gemini.jpeg_b64
 FINAL = jpeg_b64(1408, 768)
 
 
-def answer(final=FINAL, *, drafts=2, text="Here is the lighthouse.", mime="image/jpeg",
-           usage=None):
-    parts = [{"text": "Planning the composition…", "thought": True}]
-    parts += [{"inlineData": {"mimeType": "image/jpeg", "data": jpeg_b64(32, 32, (9, 9, 9))},
-               "thought": True} for _ in range(drafts)]
-    if text:
-        parts.append({"text": text})
-    parts.append({"inlineData": {"mimeType": mime, "data": final}, "thoughtSignature": "c2ln"})
-    return {"candidates": [{"content": {"role": "model", "parts": parts},
-                            "finishReason": "STOP", "index": 0}],
-            "usageMetadata": usage or {
-                "promptTokenCount": 12, "candidatesTokenCount": 1120,
-                "candidatesTokensDetails": [{"modality": "IMAGE", "tokenCount": 1120}],
-                "promptTokensDetails": [{"modality": "TEXT", "tokenCount": 12}],
-                "thoughtsTokenCount": 264, "totalTokenCount": 1396},
-            "modelVersion": DEFAULT, "responseId": "r1"}
+def answer(final=FINAL, *, drafts=2, text="Here is the lighthouse.", mime="image/jpeg"):
+    """Thought text and draft images to drop, a text part, then the final image."""
+    return gemini.native_image_answer(images=[(mime, final)], thought_images=drafts, text=text,
+                                      usage=gemini.native_usage(), model=DEFAULT)
 
 
 @pytest.fixture
@@ -383,7 +366,9 @@ def test_429_cools_the_key_and_fails_over_to_the_next(client, auth, upstream):
 
 def test_each_key_is_tried_at_most_once_per_request(make_app, auth, upstream):
     keys = [f"AIzaTestKeyMany{i:018d}" for i in range(5)]
-    client = make_app(UPSTREAM_API="gemini", GEMINI_API_KEYS=",".join(keys)).test_client()
+    # A short deadline: without the guard this test fails in 2 s instead of hanging.
+    client = make_app(UPSTREAM_API="gemini", GEMINI_API_KEYS=",".join(keys),
+                      REQUEST_DEADLINE=2, UPSTREAM_CONNECT_TIMEOUT=1).test_client()
     # A 429 that asks for no wait at all: without the guard, the keys come back at once
     # and the request loops for ever.
     upstream.post(generate_url(), body=gemini.rate_limited("0s", array=False), status=429)
@@ -456,3 +441,26 @@ def test_a_key_gemini_quotes_never_reaches_the_client(client, auth, upstream):
     assert response.status_code == 400
     assert KEYS[0] not in response.get_data(as_text=True)
     assert TOKENS[0] not in response.get_data(as_text=True)
+
+
+def test_native_answers_and_errors_are_what_the_contract_documents(client, auth, upstream):
+    from tests import contract
+
+    upstream.post(generate_url(), json=answer())
+    for body in ({"prompt": "x", "n": 2, "quality": "high", "size": "1536x1024"},
+                 {"prompt": "x", "size": "10x1000"}, {"prompt": "x", "background": "transparent"}):
+        response = post(client, auth, body)
+        assert contract.contract_violations("POST", "/v1/images/generations",
+                                            response.status_code, response.headers,
+                                            response.get_data()) == []
+
+
+def test_log_lines_of_each_parallel_call_carry_the_request_id(native, auth, upstream, capsys):
+    client = native()  # built now, so its log handler writes to the captured stderr
+    upstream.post(generate_url(), body=gemini.rate_limited("53s", array=False), status=429)
+    upstream.post(generate_url(), json=answer())
+    response = client.post("/v1/images/generations", json={"prompt": "x", "n": 2},
+                           headers={**auth, "X-Request-ID": "trace-me-123"})
+    assert response.status_code == 200
+    lines = [line for line in capsys.readouterr().err.splitlines() if "rate limited" in line]
+    assert lines and all("[trace-me-123]" in line for line in lines)

@@ -18,6 +18,14 @@ from tests.integration.gateway_process import run_to_exit
 AUTH = {"Authorization": f"Bearer {TOKENS[0]}"}
 
 
+@pytest.fixture(params=["openai", "gemini"])
+def either_api(start_gateway, request):
+    """The gateway with either upstream API: both share keys, slots, retries and deadlines."""
+    def start(**env):
+        return start_gateway(**{"UPSTREAM_API": request.param, **env})
+    return start
+
+
 def generate(gateway, body=None, timeout=30, headers=AUTH):
     return requests.post(gateway.url + "/v1/images/generations",
                          json=body or {"prompt": "a lighthouse"}, headers=headers,
@@ -61,9 +69,9 @@ def test_banner_names_address_key_count_and_auth(start_gateway):
         in output
 
 
-def test_parallel_requests_never_exceed_max_concurrent(start_gateway, fake_gemini):
+def test_parallel_requests_never_exceed_max_concurrent(either_api, fake_gemini):
     fake_gemini.behaviour = lambda call: Reply(delay=0.3)
-    gateway = start_gateway(MAX_CONCURRENT=3)
+    gateway = either_api(MAX_CONCURRENT=3)
     with ThreadPoolExecutor(16) as pool:
         statuses = list(pool.map(lambda _: generate(gateway).status_code, range(16)))
     assert statuses == [200] * 16
@@ -71,7 +79,7 @@ def test_parallel_requests_never_exceed_max_concurrent(start_gateway, fake_gemin
     assert fake_gemini.max_in_flight == 3
 
 
-def test_rate_limited_key_is_skipped_for_its_cooldown(start_gateway, fake_gemini):
+def test_rate_limited_key_is_skipped_for_its_cooldown(either_api, fake_gemini):
     limited_once = threading.Event()
 
     def behaviour(call):
@@ -81,7 +89,7 @@ def test_rate_limited_key_is_skipped_for_its_cooldown(start_gateway, fake_gemini
         return Reply()
 
     fake_gemini.behaviour = behaviour
-    gateway = start_gateway()
+    gateway = either_api()
     assert [generate(gateway).status_code for _ in range(4)] == [200] * 4
     assert fake_gemini.keys() == [KEYS[0], KEYS[1], KEYS[1], KEYS[1], KEYS[1]]
     time.sleep(1.6)
@@ -90,20 +98,20 @@ def test_rate_limited_key_is_skipped_for_its_cooldown(start_gateway, fake_gemini
     assert KEYS[0] in fake_gemini.keys()[5:]
 
 
-def test_invalid_key_leaves_rotation(start_gateway, fake_gemini):
+def test_invalid_key_leaves_rotation(either_api, fake_gemini):
     fake_gemini.behaviour = lambda call: (
         Reply(400, gemini.invalid_key()) if call.key == KEYS[0] else Reply())
-    gateway = start_gateway()
+    gateway = either_api()
     assert [generate(gateway).status_code for _ in range(6)] == [200] * 6
     assert fake_gemini.keys().count(KEYS[0]) == 1
     assert "taken out of rotation" in gateway.output()
     assert f"…{KEYS[0][-4:]}" in gateway.output()
 
 
-def test_5xx_is_retried_after_retry_delay_then_twice_that(start_gateway, fake_gemini):
+def test_5xx_is_retried_after_retry_delay_then_twice_that(either_api, fake_gemini):
     answers = iter([Reply(503, gemini.overloaded()), Reply(503, gemini.overloaded()), Reply()])
     fake_gemini.behaviour = lambda call: next(answers)
-    gateway = start_gateway(RETRY_DELAY=400)
+    gateway = either_api(RETRY_DELAY=400)
     assert generate(gateway).status_code == 200
     first, second, third = (call.at for call in fake_gemini.calls)
     assert {call.key for call in fake_gemini.calls} == {KEYS[0]}
@@ -112,35 +120,35 @@ def test_5xx_is_retried_after_retry_delay_then_twice_that(start_gateway, fake_ge
 
 
 @pytest.mark.parametrize("reset", [False, True])
-def test_dropped_connection_is_a_clean_502_and_not_retried(start_gateway, fake_gemini, reset):
+def test_dropped_connection_is_a_clean_502_and_not_retried(either_api, fake_gemini, reset):
     fake_gemini.behaviour = lambda call: Drop(reset=reset)
-    gateway = start_gateway(RETRY_DELAY=10)
+    gateway = either_api(RETRY_DELAY=10)
     assert_openai_error(generate(gateway), 502)
     assert len(fake_gemini.calls) == 1
     fake_gemini.behaviour = lambda call: Reply()
     assert generate(gateway).status_code == 200
 
 
-def test_break_mid_body_is_502(start_gateway, fake_gemini):
+def test_break_mid_body_is_502(either_api, fake_gemini):
     fake_gemini.behaviour = lambda call: Drop(after_bytes=100)
-    gateway = start_gateway()
+    gateway = either_api()
     assert_openai_error(generate(gateway), 502)
     assert len(fake_gemini.calls) == 1
 
 
-def test_read_timeout_is_504_and_not_retried(start_gateway, fake_gemini):
+def test_read_timeout_is_504_and_not_retried(either_api, fake_gemini):
     fake_gemini.behaviour = lambda call: Reply(delay=2)
-    gateway = start_gateway(UPSTREAM_READ_TIMEOUT=0.5)
+    gateway = either_api(UPSTREAM_READ_TIMEOUT=0.5)
     started = time.monotonic()
     assert_openai_error(generate(gateway), 504)
     assert time.monotonic() - started < 1.8
     assert len(fake_gemini.calls) == 1
 
 
-def test_request_deadline_stops_a_trickling_body(start_gateway, fake_gemini):
+def test_request_deadline_stops_a_trickling_body(either_api, fake_gemini):
     # Each byte arrives well within the read timeout; only the deadline can end this.
     fake_gemini.behaviour = lambda call: Trickle(json.dumps(gemini.images()).encode(), 0.05)
-    gateway = start_gateway(UPSTREAM_READ_TIMEOUT=1, REQUEST_DEADLINE=1.5,
+    gateway = either_api(UPSTREAM_READ_TIMEOUT=1, REQUEST_DEADLINE=1.5,
                             UPSTREAM_CONNECT_TIMEOUT=1)
     started = time.monotonic()
     error = assert_openai_error(generate(gateway), 504)

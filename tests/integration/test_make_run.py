@@ -34,11 +34,14 @@ def test_make_run_serves_the_demo_from_a_runtime_only_venv(tmp_path):
                     break
             except requests.RequestException:
                 time.sleep(0.5)
+        # The seed README's example: an Imagen id that its alias sends to DEFAULT_MODEL.
         response = requests.post(f"http://127.0.0.1:{port}/v1/images/generations",
-                                 json={"prompt": "a lighthouse at dusk", "size": "64x64"},
+                                 json={"prompt": "a lighthouse at dusk", "size": "512x512",
+                                       "model": "imagen-4.0-generate-preview-06-06"},
                                  timeout=30)
         assert response.status_code == 200
-        assert response.json()["data"][0]["b64_json"].startswith("iVBORw0KGgo")
+        assert response.json()["data"][0]["b64_json"].startswith("/9j/")  # a JPEG
+        assert response.json()["size"] == "1024x1024"  # 1:1 at Gemini's 1K tier
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGTERM)
