@@ -15,6 +15,7 @@ import tempfile
 from dotenv import load_dotenv
 
 from app.config import ConfigError, Settings
+from app.logs import gunicorn_logger_class
 
 load_dotenv(override=False)
 
@@ -71,6 +72,8 @@ proc_name = "gemini-image-gateway"
 control_socket_disable = True
 errorlog = "-"
 loglevel = _settings.log_level
+# gunicorn's own lines in the gateway's format (LOG_FORMAT), control characters escaped.
+logger_class = gunicorn_logger_class(_settings.log_format)
 
 
 def when_ready(server):

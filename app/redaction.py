@@ -43,7 +43,9 @@ class RedactingFilter(logging.Filter):
         if cleaned != message:
             record.msg, record.args = cleaned, None
         if record.exc_info and record.exc_info[1] is not None:
+            # Kept apart from the message: a formatter writes a traceback on lines of its own.
             text = logging.Formatter().formatException(record.exc_info)
-            record.exc_info, record.exc_text = None, None
-            record.msg = f"{record.msg}\n{self.redactor(text)}"
+            record.exc_info, record.exc_text = None, self.redactor(text)
+        elif record.exc_text:
+            record.exc_text = self.redactor(record.exc_text)
         return True
