@@ -216,6 +216,20 @@ def test_metrics_count_requests_attempts_and_keys(client, upstream):
     assert all(secret not in text for secret in (*KEYS, *TOKENS))
 
 
+def test_metric_labels_come_from_fixed_sets_whatever_the_method(client):
+    for method in ("THBVIEOJNL", "QRSTUVWXYZ", "M-SEARCH"):
+        client.open("/healthz", method=method)
+    client.open("/no/such/path/" + "x" * 50, method="PURGE")
+    got = samples(client.get("/metrics").get_data(as_text=True))
+    methods = {dict(labels)["method"] for (name, labels) in got
+               if name == "gateway_requests_total"}
+    assert methods == {"OTHER"}
+    assert sum(value for (name, _), value in got.items()
+               if name == "gateway_requests_total") == 4
+    routes = {dict(labels)["route"] for (name, labels) in got if name == "gateway_requests_total"}
+    assert routes == {"unmatched"}  # a 405 matched no rule either
+
+
 def test_metrics_open_by_default_and_behind_admin_token_when_asked(make_app):
     assert make_app().test_client().get("/metrics").status_code == 200
     client = make_app(ADMIN_TOKEN=ADMIN, METRICS_AUTH="true").test_client()
