@@ -206,3 +206,18 @@ def test_a_body_that_drips_gets_a_408_and_the_connection_closed(start_gateway, f
     assert 0.9 <= time.monotonic() - started < 5
     assert fake_gemini.calls == []
     assert generate(gateway).status_code == 200  # the worker is unharmed
+
+
+def test_a_chunked_body_over_max_body_bytes_is_a_413(start_gateway, fake_gemini):
+    gateway = start_gateway(MAX_BODY_BYTES=1024)
+
+    def chunks():
+        yield b'{"prompt": "x"}'
+        for _ in range(8):
+            yield b" " * 512  # valid JSON if cut at the limit
+
+    response = requests.post(gateway.url + "/v1/images/generations", data=chunks(),
+                             headers={**AUTH, "Content-Type": "application/json"}, timeout=30)
+    assert response.request.headers.get("Transfer-Encoding") == "chunked"
+    assert_openai_error(response, 413)
+    assert fake_gemini.calls == []
