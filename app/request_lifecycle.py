@@ -7,6 +7,7 @@ import time
 
 from flask import Flask, Response, current_app, g, request
 
+from .redaction import BodyMasker, MaskedBody
 from .request_ids import HEADER, request_id_from
 from .upstream import UpstreamTrace
 
@@ -31,6 +32,7 @@ def _finish(response: Response) -> Response:
     request_id = getattr(g, "request_id", None) or request_id_from(None)
     response.headers[HEADER] = request_id
     gateway.cors.decorate(response)
+    _mask_secrets(response, gateway.settings.secrets)
 
     started = getattr(g, "started", time.perf_counter())
     trace = getattr(g, "trace", None) or UpstreamTrace()
@@ -56,6 +58,19 @@ def _finish(response: Response) -> Response:
 
     response.call_on_close(log_when_sent)
     return response
+
+
+def _mask_secrets(response: Response, secrets: tuple[str, ...]) -> None:
+    """The last line of defence: a body (Gemini's answer, a model list, an error) that
+    echoes a key or a token leaves with it masked, its length unchanged."""
+    masker = BodyMasker(secrets)
+    if response.is_streamed:
+        response.response = MaskedBody(response.response, masker)
+        return
+    body = response.get_data()
+    masked = masker.feed(body) + masker.finish()
+    if masked != body:
+        response.set_data(masked)
 
 
 def _access_text(fields: dict) -> str:
