@@ -317,6 +317,40 @@ def test_preflight_answered_without_auth(make_app, upstream):
     assert len(upstream.calls) == 0
 
 
+# What a browser asks before the openai JS SDK's first call (dangerouslyAllowBrowser):
+# the SDK's headers, lowercased and sorted, as Chrome and Firefox send them.
+OPENAI_JS_PREFLIGHT = ("authorization,content-type,x-stainless-arch,x-stainless-lang,"
+                       "x-stainless-os,x-stainless-package-version,x-stainless-retry-count,"
+                       "x-stainless-runtime,x-stainless-runtime-version,x-stainless-timeout")
+
+
+@pytest.mark.parametrize("requested", [
+    OPENAI_JS_PREFLIGHT,
+    OPENAI_JS_PREFLIGHT + ",openai-organization,openai-project,x-stainless-helper-method",
+    "accept,authorization,content-type,x-request-id",
+])
+def test_preflight_allows_every_header_the_openai_sdks_send(make_app, requested):
+    client = make_app(CORS_ORIGINS="https://app.example.com").test_client()
+    response = client.options("/v1/images/generations", headers={
+        "Origin": "https://app.example.com", "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": requested})
+    assert response.status_code == 204
+    # The browser's check: every requested name is in the allowed list, case-insensitive.
+    allowed = {h.strip().lower() for h in response.headers["Access-Control-Allow-Headers"]
+               .split(",")}
+    assert set(requested.split(",")) <= allowed
+    assert "Access-Control-Request-Headers" in response.headers["Vary"]
+
+
+def test_preflight_allows_no_header_outside_the_list(make_app):
+    client = make_app(CORS_ORIGINS="*").test_client()
+    response = client.options("/v1/images/generations", headers={
+        "Origin": "https://a.b", "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "x-evil,cookie,x-stainless-\u00e9"})
+    allowed = response.headers["Access-Control-Allow-Headers"].lower()
+    assert "x-evil" not in allowed and "cookie" not in allowed and "\u00e9" not in allowed
+
+
 def test_cors_headers_on_errors_too(make_app):
     client = make_app(CORS_ORIGINS="https://app.example.com").test_client()
     response = client.post("/v1/images/generations", json={"prompt": "x"},
