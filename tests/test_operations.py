@@ -142,6 +142,16 @@ def test_admin_refuses_missing_or_wrong_token(make_app, headers):
     assert_openai_error(client.post("/admin/keys/…0001/enable", headers=headers), 401)
 
 
+@pytest.mark.parametrize("headers", [{}, {"Authorization": f"Bearer {TOKENS[0]}"}])
+def test_admin_401_names_admin_token_not_the_gateway_key(make_app, headers):
+    client = make_app(ADMIN_TOKEN=ADMIN, METRICS_AUTH="true").test_client()
+    for response in (client.get("/admin/keys", headers=headers),
+                     client.get("/metrics", headers=headers)):
+        message = response.get_json()["error"]["message"]
+        assert response.status_code == 401
+        assert "ADMIN_TOKEN" in message and "gateway key" not in message
+
+
 def test_admin_keys_shows_masked_states_and_counts(make_app, upstream):
     app = make_app(ADMIN_TOKEN=ADMIN)
     client = app.test_client()
