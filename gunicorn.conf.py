@@ -9,6 +9,7 @@ import glob
 import math
 import os
 import shutil
+import signal
 import sys
 import tempfile
 
@@ -112,6 +113,13 @@ def when_ready(server):
             "PROXY_AUTH_KEYS is empty: the gateway is OPEN to anyone who can reach it%s",
             "" if s.demo else ", spending your Gemini quota. Set PROXY_AUTH_KEYS.",
         )
+
+
+def post_worker_init(worker):
+    # A terminal's Ctrl-C signals every process of its group. The master stops the workers
+    # (SIGQUIT) on its SIGINT; a worker acting on its own SIGINT too quits twice, and gevent
+    # prints the second quit, during shutdown, as a SystemExit traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def child_exit(server, worker):

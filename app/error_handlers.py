@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 
-from flask import Flask, current_app, jsonify
+from flask import Flask, current_app, g, jsonify
 from werkzeug.exceptions import HTTPException
 
 from .errors import GatewayError
@@ -36,6 +36,9 @@ def _gateway_error(error: GatewayError):
     code = body["error"]["code"]
     if code is not None and (not _PLAIN_CODE.match(code) or redact.mentions(code)):
         body["error"]["code"] = None
+    # For the access line: what went wrong (a 502 says which connection failure, and how
+    # many attempts it took).
+    g.error = body["error"]["message"]
     response = jsonify(body)
     response.status_code = error.status
     response.headers.update(error.headers())

@@ -12,6 +12,8 @@ from .request_ids import HEADER, request_id_from
 from .upstream import UpstreamTrace
 
 access_log = logging.getLogger("gateway.access")
+# Load balancers and Prometheus ask every few seconds: their lines would drown the rest.
+QUIET_ROUTES = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
 def install(app: Flask) -> None:
@@ -45,6 +47,10 @@ def _finish(response: Response) -> Response:
     }
     if gateway.settings.log_prompts and g.get("prompt") is not None:
         fields["prompt"] = g.prompt
+    if g.get("error") is not None:
+        fields["error"] = g.error
+    level = logging.DEBUG if route in QUIET_ROUTES and response.status_code < 500 \
+        else logging.INFO
 
     def log_when_sent() -> None:
         # Runs when the server closes the response: the latency includes sending the body.
@@ -53,8 +59,8 @@ def _finish(response: Response) -> Response:
         fields["key"], fields["images"] = trace.key, trace.images
         gateway.metrics.request_done(route, fields["method"], fields["status"], seconds)
         fields["latency_ms"] = round(seconds * 1000, 1)
-        access_log.info(_access_text(fields), extra={"request_id": request_id,
-                                                     "access": fields})
+        access_log.log(level, _access_text(fields), extra={"request_id": request_id,
+                                                           "access": fields})
 
     response.call_on_close(log_when_sent)
     return response
@@ -79,4 +85,6 @@ def _access_text(fields: dict) -> str:
             f'images={fields["images"] if fields["images"] is not None else "-"}')
     if "prompt" in fields:
         text += f" prompt={fields['prompt']!r}"
+    if "error" in fields:
+        text += f" error={fields['error']!r}"
     return text

@@ -14,6 +14,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import socket
+import ssl
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -22,8 +24,14 @@ from typing import TypeVar
 import requests
 import requests.auth
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    NameResolutionError,
+    NewConnectionError,
+    ReadTimeoutError,
+    SSLError,
+)
 from urllib3.exceptions import HTTPError as Urllib3Error
-from urllib3.exceptions import ReadTimeoutError
 
 from ..answers import ImagesAnswer, images_from, looks_like_images, models_from
 from ..config import Settings
@@ -43,7 +51,7 @@ from ..gemini.errors import parse_error
 from ..key_pool import KeyPool
 from ..redaction import mask
 from .relay import RelayedBody
-from .retry_policy import upstream_retry
+from .retry_policy import attempts_in, upstream_retry
 from .slots import LocalSlots, Slots
 
 log = logging.getLogger("gateway.upstream")
@@ -296,8 +304,12 @@ class UpstreamClient:
             self._failed(key, "timeout", "read timeout", started)
             raise GatewayTimeout("Gemini did not answer within the read timeout.") from None
         except requests.exceptions.RequestException as exc:
+            trace.attempts += attempts_in(exc) - 1
             self._failed(key, "connection", type(exc).__name__, started)
-            raise BadGateway(f"Could not get an answer from Gemini ({_describe(exc)}).") from None
+            raise BadGateway(
+                f"Could not get an answer from Gemini ({_describe(exc)}) after "
+                f"{attempts_in(exc)} attempt(s)."
+            ) from None
         retries = getattr(response.raw, "retries", None)
         for _ in retries.history if retries is not None else ():
             trace.attempts += 1
@@ -374,14 +386,47 @@ class UpstreamClient:
 
 
 def _describe(exc: requests.exceptions.RequestException) -> str:
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
+    """What went wrong, in an operator's words: the first cause found down the chain."""
+    causes = _chain(exc)
+    for kinds, words in _CAUSES:
+        if any(isinstance(c, kinds) for c in causes):
+            return words
+    # urllib3's NewConnectionError is a ConnectTimeoutError too: a refusal is not a timeout.
+    if isinstance(exc, requests.exceptions.ConnectTimeout) or any(
+            isinstance(c, ConnectTimeoutError) and not isinstance(c, NewConnectionError)
+            for c in causes):
         return "connect timeout"
+    text = " ".join(str(c) for c in causes).lower()
+    if "name or service not known" in text or "name resolution" in text:
+        return "DNS lookup failed"
+    if "refused" in text:
+        return "connection refused"
     if isinstance(exc, requests.exceptions.ConnectionError):
-        text = str(exc).lower()
-        if "refused" in text or "newconnectionerror" in text or "name resolution" in text:
-            return "could not connect"
-        return "connection dropped"
+        return "could not connect" if "newconnectionerror" in text else "connection dropped"
     return type(exc).__name__
+
+
+_CAUSES = (
+    ((NameResolutionError, socket.gaierror), "DNS lookup failed"),
+    ((ssl.SSLError, requests.exceptions.SSLError, SSLError), "TLS error"),
+    (ConnectionRefusedError, "connection refused"),
+    (ConnectionResetError, "connection reset"),
+    ((ConnectionAbortedError, BrokenPipeError), "connection dropped"),
+)
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """``exc`` and what it wraps: requests and urllib3 keep causes in args and reason."""
+    found: list[BaseException] = []
+    todo = [exc]
+    while todo and len(found) < 20:
+        item = todo.pop(0)
+        if item in found:
+            continue
+        found.append(item)
+        nested = [*item.args, getattr(item, "reason", None), item.__cause__, item.__context__]
+        todo.extend(n for n in nested if isinstance(n, BaseException))
+    return found
 
 
 def _deadline_guard(seconds: float) -> contextlib.AbstractContextManager:
