@@ -4,7 +4,7 @@ Worst-case time of one request, with the defaults:
     QUEUE_TIMEOUT (30 s) waiting for a slot
   + REQUEST_DEADLINE (300 s) for everything upstream: every key tried, every 5xx retry and
     its backoff (1 + 2 + 4 s), each attempt's connect (10 s) and read (180 s) timeouts, and
-    relaying a large answer.
+    relaying a large answer, writes to the client included.
 Under gevent the deadline is exact (a ``gevent.Timeout``); elsewhere it bounds each
 attempt's read timeout and is checked between body chunks.
 """
@@ -375,6 +375,7 @@ class UpstreamClient:
             on_success=succeeded,
             on_failure=lambda outcome, detail: self._failed(key, outcome, detail, started),
             on_close=release,
+            seconds_left=lambda: deadline - self._monotonic(),
         )
 
     def _within(self, deadline: float) -> contextlib.AbstractContextManager:
