@@ -186,6 +186,15 @@ def test_bad_values_stop_the_master_naming_the_variable(name, value):
     assert len(output.splitlines()) == 1
 
 
+def test_every_bad_value_stops_the_master_at_once_one_line_each():
+    result = run_to_exit({"GEMINI_API_KEYS": "k", "MAX_RETRIES": "many", "PORT": "http",
+                          "LOG_FORMAT": "xml"})
+    assert result.returncode == 2
+    lines = (result.stdout + result.stderr).strip().splitlines()
+    assert [line.split(": ")[2].split()[0] for line in lines] == [
+        "PORT", "MAX_RETRIES", "LOG_FORMAT"]
+
+
 def test_a_body_that_drips_gets_a_408_and_the_connection_closed(start_gateway, fake_gemini):
     import socket
 
