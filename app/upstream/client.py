@@ -4,7 +4,7 @@ Worst-case time of one request, with the defaults:
     QUEUE_TIMEOUT (30 s) waiting for a slot
   + REQUEST_DEADLINE (300 s) for everything upstream: every key tried, every 5xx retry and
     its backoff (1 + 2 + 4 s), each attempt's connect (10 s) and read (180 s) timeouts, and
-    relaying a large answer.
+    relaying a large answer, writes to the client included.
 Under gevent the deadline is exact (a ``gevent.Timeout``); elsewhere it bounds each
 attempt's read timeout and is checked between body chunks.
 """
@@ -14,6 +14,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import socket
+import ssl
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -22,8 +24,14 @@ from typing import Protocol, TypeVar
 import requests
 import requests.auth
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    NameResolutionError,
+    NewConnectionError,
+    ReadTimeoutError,
+    SSLError,
+)
 from urllib3.exceptions import HTTPError as Urllib3Error
-from urllib3.exceptions import ReadTimeoutError
 
 from ..answers import ImagesAnswer, images_from, looks_like_images, models_from
 from ..config import Settings
@@ -45,7 +53,7 @@ from ..key_pool import KeyPool
 from ..redaction import mask
 from .headers import declared_length
 from .relay import RelayedBody
-from .retry_policy import upstream_retry
+from .retry_policy import attempts_in, upstream_retry
 from .slots import LocalSlots, Slots
 
 log = logging.getLogger("gateway.upstream")
@@ -341,8 +349,12 @@ class UpstreamClient:
             self._failed(key, "timeout", "read timeout", started)
             raise GatewayTimeout("Gemini did not answer within the read timeout.") from None
         except requests.exceptions.RequestException as exc:
+            trace.attempts += attempts_in(exc) - 1
             self._failed(key, "connection", type(exc).__name__, started)
-            raise BadGateway(f"Could not get an answer from Gemini ({_describe(exc)}).") from None
+            raise BadGateway(
+                f"Could not get an answer from Gemini ({_describe(exc)}) after "
+                f"{attempts_in(exc)} attempt(s)."
+            ) from None
         retries = getattr(response.raw, "retries", None)
         for _ in retries.history if retries is not None else ():
             trace.attempts += 1
@@ -422,6 +434,7 @@ class UpstreamClient:
             on_success=succeeded,
             on_failure=lambda outcome, detail: self._failed(key, outcome, detail, started),
             on_close=release,
+            seconds_left=lambda: deadline - self._monotonic(),
         )
 
     def _within(self, deadline: float) -> contextlib.AbstractContextManager:
@@ -433,14 +446,47 @@ class UpstreamClient:
 
 
 def _describe(exc: requests.exceptions.RequestException) -> str:
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
+    """What went wrong, in an operator's words: the first cause found down the chain."""
+    causes = _chain(exc)
+    for kinds, words in _CAUSES:
+        if any(isinstance(c, kinds) for c in causes):
+            return words
+    # urllib3's NewConnectionError is a ConnectTimeoutError too: a refusal is not a timeout.
+    if isinstance(exc, requests.exceptions.ConnectTimeout) or any(
+            isinstance(c, ConnectTimeoutError) and not isinstance(c, NewConnectionError)
+            for c in causes):
         return "connect timeout"
+    text = " ".join(str(c) for c in causes).lower()
+    if "name or service not known" in text or "name resolution" in text:
+        return "DNS lookup failed"
+    if "refused" in text:
+        return "connection refused"
     if isinstance(exc, requests.exceptions.ConnectionError):
-        text = str(exc).lower()
-        if "refused" in text or "newconnectionerror" in text or "name resolution" in text:
-            return "could not connect"
-        return "connection dropped"
+        return "could not connect" if "newconnectionerror" in text else "connection dropped"
     return type(exc).__name__
+
+
+_CAUSES = (
+    ((NameResolutionError, socket.gaierror), "DNS lookup failed"),
+    ((ssl.SSLError, requests.exceptions.SSLError, SSLError), "TLS error"),
+    (ConnectionRefusedError, "connection refused"),
+    (ConnectionResetError, "connection reset"),
+    ((ConnectionAbortedError, BrokenPipeError), "connection dropped"),
+)
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """``exc`` and what it wraps: requests and urllib3 keep causes in args and reason."""
+    found: list[BaseException] = []
+    todo = [exc]
+    while todo and len(found) < 20:
+        item = todo.pop(0)
+        if item in found:
+            continue
+        found.append(item)
+        nested = [*item.args, getattr(item, "reason", None), item.__cause__, item.__context__]
+        todo.extend(n for n in nested if isinstance(n, BaseException))
+    return found
 
 
 def _deadline_guard(seconds: float) -> contextlib.AbstractContextManager:
