@@ -18,7 +18,8 @@ def test_defaults_match_what_operators_use():
     assert s.client_body_timeout == 30
     assert s.max_body_bytes == 1024 * 1024
     assert s.max_upstream_bytes == 64 * 1024 * 1024
-    assert s.default_model == "gemini-2.5-flash-image"
+    assert s.default_model == "gemini-nano-banana-2.1" and s.upstream_api == "gemini"
+    assert DEFAULT_BASE_URL == "https://generativelanguage.googleapis.com/v1beta"
     assert s.log_level == "info"
     assert s.proxy_auth_keys == ()
     assert not s.auth_enabled and not s.demo

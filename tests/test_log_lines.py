@@ -41,7 +41,7 @@ def test_dropped_field_names_at_debug_are_escaped(make_app, capsys):
             json={"prompt": "x", "seed\n" + FORGED: 1, "style\u2028": 2})
     lines = lines_written(capsys)
     assert all(TEXT_LINE.match(line) for line in lines)
-    (dropped,) = [line for line in lines if "dropped unsupported" in line]
+    (dropped,) = [line for line in lines if "ignored parameters" in line]
     assert "seed\\n1999-01-01" in dropped and "style\\u2028" in dropped
 
 
