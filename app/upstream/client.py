@@ -41,14 +41,10 @@ from ..errors import (
     ContentPolicyViolation,
     GatewayError,
     GatewayTimeout,
-    ModelNotFound,
     NoImageMade,
     QueueFull,
-    UpstreamRejected,
     UpstreamTooLarge,
 )
-from ..gemini.cooldown import cooldown_until
-from ..gemini.errors import parse_error
 from ..key_pool import KeyPool
 from ..redaction import mask
 from .headers import declared_length
@@ -64,6 +60,20 @@ CHUNK_BYTES = 256 * 1024
 QUEUE_FULL_RETRY_AFTER = 5.0
 USER_AGENT = "gemini-image-gateway/0.1"
 T = TypeVar("T")
+
+
+class Verdict(Protocol):
+    """What an upstream refusal means (``app.gemini.verdict`` makes them)."""
+
+    action: str  # cool | disable | failure | reject
+    reason: str
+    until: float | None
+    error: GatewayError | None
+    quota: str
+
+
+# (status, body, now) -> Verdict: the backend's reading of a non-2xx answer.
+Judge = Callable[[int, bytes, float], Verdict]
 
 
 class Sink(Protocol):
@@ -159,6 +169,7 @@ class UpstreamClient:
         pool: KeyPool,
         session: requests.Session,
         *,
+        judge: Judge,
         observer: UpstreamObserver | None = None,
         slots: Slots | None = None,
         base_url: str | None = None,
@@ -171,6 +182,7 @@ class UpstreamClient:
         self.session = session
         self.base_url = base_url if base_url is not None else settings.gemini_base_url
         self._auth = auth
+        self._judge = judge
         self.observer = observer or UpstreamObserver()
         self._monotonic = monotonic
         self._wall_clock = wall_clock
@@ -277,34 +289,24 @@ class UpstreamClient:
             if status == 200:
                 return self._parse_success(key, body, parse, trace, started)
 
-            error = parse_error(status, body)
-            if status == 429:
-                until = cooldown_until(error, self._wall_clock())
-                self.pool.cool(key, until, error.reason_text())
+            verdict = self._judge(status, body, self._wall_clock())
+            if verdict.action == "cool":
+                self.pool.cool(key, verdict.until, verdict.reason)
                 self._observed(key, "rate_limited", started)
-                log.warning(
-                    "key %s rate limited for %.0f s (%s); trying another key",
-                    trace.key, until - self._wall_clock(), error.quota_ids or "no quota id",
-                )
+                log.warning("key %s rate limited for %.0f s (%s); trying another key",
+                            trace.key, verdict.until - self._wall_clock(), verdict.quota)
                 continue
-            fault = error.key_fault
-            if fault is not None:
-                self.pool.disable(key, fault)
+            if verdict.action == "disable":
+                self.pool.disable(key, verdict.reason)
                 self._observed(key, "key_rejected", started)
-                log.error("key %s taken out of rotation: %s", trace.key, fault)
+                log.error("key %s taken out of rotation: %s", trace.key, verdict.reason)
                 continue
-            if status >= 500:
-                self._failed(key, "upstream_5xx", error.reason_text(), started)
-                raise BadGateway(
-                    f"Gemini failed after {trace.attempts} attempt(s): HTTP {status}: "
-                    f"{error.message}"
-                )
-            self._failed(key, "client_error", error.reason_text(), started)
-            if status == 404:
-                raise ModelNotFound(error.message)
-            raise UpstreamRejected(
-                status, error.message, code=(error.status or "").lower() or None
-            )
+            if verdict.action == "failure":
+                self._failed(key, "upstream_5xx", verdict.reason, started)
+                raise BadGateway(f"Gemini failed after {trace.attempts} attempt(s): "
+                                 f"{verdict.error.message}")
+            self._failed(key, "client_error", verdict.reason, started)
+            raise verdict.error
 
     def _parse_success(self, key, body, parse, trace, started):
         try:
