@@ -9,31 +9,38 @@ import glob
 import math
 import os
 import shutil
+import signal
 import sys
 import tempfile
 
 from dotenv import load_dotenv
 
 from app.config import ConfigError, Settings
+from app.logs import gunicorn_logger_class
 
 load_dotenv(override=False)
 
 
-def _fail(message):
-    sys.stderr.write(f"gemini-image-gateway: configuration error: {message}\n")
+def _fail(*problems):
+    for problem in problems:
+        sys.stderr.write(f"gemini-image-gateway: configuration error: {problem}\n")
     sys.stderr.flush()
     # SystemExit passes through gunicorn's config loader without a traceback.
     sys.exit(2)
 
 
+_problems = []
 try:
     _settings = Settings.from_environ(os.environ)
 except ConfigError as error:
-    _fail(error)
+    _problems.extend(error.problems)
 
 _web_concurrency = os.environ.get("WEB_CONCURRENCY", "1").strip() or "1"
 if not _web_concurrency.isdigit() or not 1 <= int(_web_concurrency) <= 64:
-    _fail(f"WEB_CONCURRENCY must be a whole number from 1 to 64, got {_web_concurrency!r}")
+    _problems.append(
+        f"WEB_CONCURRENCY must be a whole number from 1 to 64, got {_web_concurrency!r}")
+if _problems:
+    _fail(*_problems)  # every one of them: an operator fixes them in one go
 
 # Metrics: each worker writes its samples to files in this folder and /metrics merges
 # them, whichever worker answers. Emptied at start so a previous run's counts do not leak.
@@ -47,7 +54,10 @@ else:
     for _stale in glob.glob(os.path.join(_metrics_dir, "*.db")):
         os.remove(_stale)
 
-bind = [f"0.0.0.0:{_settings.port}"]
+# Loopback only when real keys would be served to anyone without a token (HOST and
+# ALLOW_OPEN say otherwise); see Settings.bind_host.
+_host = _settings.bind_host
+bind = [f"[{_host}]:{_settings.port}" if ":" in _host else f"{_host}:{_settings.port}"]
 worker_class = "gevent"
 # Heroku sets WEB_CONCURRENCY by dyno size. Each worker has its own key pool and its own
 # MAX_CONCURRENT slots: the gateway-wide cap is workers x MAX_CONCURRENT.
@@ -71,6 +81,8 @@ proc_name = "gemini-image-gateway"
 control_socket_disable = True
 errorlog = "-"
 loglevel = _settings.log_level
+# gunicorn's own lines in the gateway's format (LOG_FORMAT), control characters escaped.
+logger_class = gunicorn_logger_class(_settings.log_format)
 
 
 def when_ready(server):
@@ -95,11 +107,26 @@ def when_ready(server):
             "DEMO MODE: requests are answered by the built-in offline demo upstream; "
             "nothing reaches Gemini. Set GEMINI_API_KEYS (and unset DEMO) for real images."
         )
-    if not s.auth_enabled:
+    if s.auth_enabled:
+        return
+    if s.bind_host in ("127.0.0.1", "::1", "localhost"):
+        server.log.warning(
+            "PROXY_AUTH_KEYS is empty: listening on this machine only (%s), so no one else "
+            "spends your Gemini quota. Set PROXY_AUTH_KEYS to serve the network, or HOST=0.0.0.0 "
+            "or ALLOW_OPEN=true to serve it without tokens.", s.bind_host,
+        )
+    else:
         server.log.warning(
             "PROXY_AUTH_KEYS is empty: the gateway is OPEN to anyone who can reach it%s",
             "" if s.demo else ", spending your Gemini quota. Set PROXY_AUTH_KEYS.",
         )
+
+
+def post_worker_init(worker):
+    # A terminal's Ctrl-C signals every process of its group. The master stops the workers
+    # (SIGQUIT) on its SIGINT; a worker acting on its own SIGINT too quits twice, and gevent
+    # prints the second quit, during shutdown, as a SystemExit traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def child_exit(server, worker):

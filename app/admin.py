@@ -53,12 +53,24 @@ def stats():
     return jsonify({**traffic_stats(metrics.merged_registry()), "worker_pid": os.getpid()})
 
 
+# Gemini's words, kept for the operator: long enough to read, never a page of them.
+MAX_REASON_CHARACTERS = 500
+
+
 def _public(view: dict) -> dict:
+    redact = current_app.extensions["gateway"].redact
     return {
         **view,
+        # Gemini's messages quote keys ("Consumer 'api_key:…' has been suspended").
+        "reason": _bounded(redact(view["reason"])) if view["reason"] else None,
+        "last_error": _bounded(redact(view["last_error"])) if view["last_error"] else None,
         "cooling_until": _iso(view["cooling_until"]),
         "last_success_at": _iso(view["last_success_at"]),
     }
+
+
+def _bounded(text: str) -> str:
+    return text if len(text) <= MAX_REASON_CHARACTERS else text[:MAX_REASON_CHARACTERS] + " …"
 
 
 def _iso(epoch: float | None) -> str | None:

@@ -6,7 +6,7 @@ import json
 import logging
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
-from werkzeug.exceptions import ClientDisconnected
+from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 
 from .answers import ImagesBody
 from .client_socket import disconnect_check
@@ -79,11 +79,11 @@ def _read_body() -> bytes:
     """
     client = request.environ.get("gunicorn.socket")
     if client is None:
-        return request.get_data(cache=False)
+        return _whole_body()
     previous = client.gettimeout()
     client.settimeout(current_app.extensions["gateway"].settings.client_body_timeout)
     try:
-        return request.get_data(cache=False)
+        return _whole_body()
     except ClientDisconnected as exc:
         # werkzeug reports any failed read as a disconnect; a timeout stays its context.
         if isinstance(exc.__context__, TimeoutError):
@@ -93,3 +93,14 @@ def _read_body() -> bytes:
         raise
     finally:
         client.settimeout(previous)
+
+
+def _whole_body() -> bytes:
+    """werkzeug stops a chunked body (no Content-Length) at MAX_CONTENT_LENGTH silently:
+    one byte more in the stream means it was larger, a 413, not a body cut short."""
+    body = request.get_data(cache=False)
+    limit = request.max_content_length
+    if (request.content_length is None and limit is not None and len(body) >= limit
+            and request.environ["wsgi.input"].read(1)):
+        raise RequestEntityTooLarge()
+    return body

@@ -16,8 +16,9 @@ class TokenChecker:
     checking every token (no early exit) keeps it independent of which one matched.
     """
 
-    def __init__(self, tokens: Iterable[str]) -> None:
+    def __init__(self, tokens: Iterable[str], *, named: str = "your gateway key") -> None:
         self._digests = [_digest(token) for token in tokens]
+        self.named = named  # what the client should send, in the 401's words
 
     @property
     def enabled(self) -> bool:
@@ -37,10 +38,10 @@ class TokenChecker:
         scheme, _, token = (authorization or "").strip().partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise AuthenticationFailed(
-                "Missing bearer token: send 'Authorization: Bearer <your gateway key>'."
+                f"Missing bearer token: send 'Authorization: Bearer <{self.named}>'."
             )
         if not self.is_valid(token.strip()):
-            raise AuthenticationFailed("Invalid gateway key.")
+            raise AuthenticationFailed(f"Invalid bearer token: send {self.named}.")
 
 
 def _digest(token: str) -> bytes:

@@ -1,4 +1,5 @@
-"""Whether the client is still there, for a request that waited for a slot.
+"""The client's end of the connection: whether it is still there, and how long a
+streamed answer may wait for it.
 
 WSGI gives no disconnect signal, but gunicorn hands the app its socket. A peek at it
 that finds the end of the stream means the client closed its connection.
@@ -6,8 +7,10 @@ that finds the end of the stream means the client closed its connection.
 
 from __future__ import annotations
 
+import errno
 import socket
 from collections.abc import Callable
+from typing import Protocol
 
 
 def disconnect_check(environ: dict) -> Callable[[], bool] | None:
@@ -32,3 +35,31 @@ def disconnect_check(environ: dict) -> Callable[[], bool] | None:
             client.settimeout(previous)
 
     return client_gone
+
+
+class ClientTooSlow(ConnectionResetError):
+    """The client did not take a streamed answer in time. A reset (ECONNRESET), so that
+    gunicorn drops the connection quietly, as it does for a client that went away."""
+
+    def __init__(self) -> None:
+        super().__init__(errno.ECONNRESET, "the client did not take the answer in time")
+
+
+def send_deadline(seconds: float) -> Timer | None:
+    """Under gevent, a started timer that raises ``ClientTooSlow`` in this greenlet after
+    ``seconds`` wherever it waits: in a write to the client too, which the server makes
+    between two chunks of a streamed answer, outside any code of ours. ``cancel()`` it once
+    the answer is through. None without gevent (tests): nothing to bound there."""
+    from gevent import monkey
+
+    if not monkey.is_module_patched("socket"):
+        return None
+    import gevent
+
+    return gevent.Timeout.start_new(max(seconds, 0.001), ClientTooSlow())
+
+
+class Timer(Protocol):
+    pending: bool
+
+    def cancel(self) -> None: ...

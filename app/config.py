@@ -7,7 +7,9 @@ client tokens) are kept out of ``repr`` and out of every error message.
 
 from __future__ import annotations
 
+import ipaddress
 import math
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,7 +24,12 @@ MIB = 1024 * 1024
 
 
 class ConfigError(ValueError):
-    """A variable is missing or malformed; the message names it and the accepted form."""
+    """Variables are missing or malformed: one problem for each, naming the variable and
+    the accepted form, so an operator fixes them all in one go."""
+
+    def __init__(self, *problems: str) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
 
 
 @dataclass(frozen=True)
@@ -62,6 +69,8 @@ class Settings:
         if self.upstream_api == "gemini":
             return self.gemini_base_url.removesuffix(COMPAT_SUFFIX)
         return self.gemini_base_url
+    host: str | None = None
+    allow_open: bool = False
 
     @property
     def playground_enabled(self) -> bool:
@@ -78,6 +87,16 @@ class Settings:
         return bool(self.proxy_auth_keys)
 
     @property
+    def bind_host(self) -> str:
+        """HOST when set. Otherwise every interface, unless real keys would be served to
+        anyone without a token: then loopback only, until ALLOW_OPEN=true says that is meant."""
+        if self.host is not None:
+            return self.host
+        if self.auth_enabled or self.demo or self.allow_open:
+            return "0.0.0.0"
+        return "127.0.0.1"
+
+    @property
     def secrets(self) -> tuple[str, ...]:
         """Every value that must never be printed."""
         admin = (self.admin_token,) if self.admin_token else ()
@@ -85,28 +104,34 @@ class Settings:
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
-        """Parse ``environ``; raise ``ConfigError`` for the first bad variable."""
+        """Parse ``environ``; raise one ``ConfigError`` listing every bad variable."""
         values: dict[str, Any] = {}
+        problems: list[str] = []
+        malformed: set[str] = set()
         for name, (attribute, parse) in _PARSERS.items():
             raw = environ.get(name)
             if raw is not None and raw.strip() != "":
-                values[attribute] = parse(name, raw.strip())
+                try:
+                    values[attribute] = parse(name, raw.strip())
+                except ConfigError as error:
+                    problems.extend(error.problems)
+                    malformed.add(name)
         demo = values.get("demo", False)
         if demo:
             # The demo upstream ignores keys; one placeholder keeps the key pool uniform.
             values["gemini_api_keys"] = values.get("gemini_api_keys") or ("demo-key-0000",)
-        elif not values.get("gemini_api_keys"):
-            raise ConfigError(
+        elif not values.get("gemini_api_keys") and "GEMINI_API_KEYS" not in malformed:
+            problems.append(
                 "GEMINI_API_KEYS is required: a comma-separated list of Gemini API keys "
                 "(or set DEMO=true to run on the built-in offline demo upstream)"
             )
-        settings = cls(**values)
+        settings = cls(**{"gemini_api_keys": (), **values})
         if settings.metrics_auth and not settings.admin_token:
-            raise ConfigError("METRICS_AUTH=true needs ADMIN_TOKEN: the token /metrics asks for")
+            problems.append("METRICS_AUTH=true needs ADMIN_TOKEN: the token /metrics asks for")
         if settings.request_deadline < settings.upstream_connect_timeout:
-            raise ConfigError(
-                "REQUEST_DEADLINE must be at least UPSTREAM_CONNECT_TIMEOUT (seconds)"
-            )
+            problems.append("REQUEST_DEADLINE must be at least UPSTREAM_CONNECT_TIMEOUT (seconds)")
+        if problems:
+            raise ConfigError(*problems)
         return settings
 
 
@@ -229,6 +254,21 @@ def _origins(name: str, raw: str) -> tuple[str, ...]:
     return origins
 
 
+_HOSTNAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
+
+
+def _host(name: str, raw: str) -> str:
+    """An address to listen on: an IPv4 or IPv6 address or a host name."""
+    try:
+        return str(ipaddress.ip_address(raw.strip("[]")))
+    except ValueError:
+        pass
+    if not _HOSTNAME.match(raw):
+        raise ConfigError(f"{name} must be an address to listen on such as 0.0.0.0, 127.0.0.1 "
+                          f"or ::, got {raw!r}")
+    return raw
+
+
 def _boolean(name: str, raw: str) -> bool:
     lowered = raw.lower()
     if lowered in ("1", "true", "yes", "on"):
@@ -266,6 +306,9 @@ _PARSERS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "UPSTREAM_API": ("upstream_api", _upstream_api),
     "MODELS_FILE": ("models_file", _models_file),
     "MODEL_ALIASES": ("model_aliases", _aliases),
+    # Where to listen (issue 11): loopback unless client tokens are set or this is meant.
+    "HOST": ("host", _host),
+    "ALLOW_OPEN": ("allow_open", _boolean),
     # Issue 13: the browser playground at GET /.
     "PLAYGROUND": ("playground", _boolean),
 }

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import logging
+import re
 
-from flask import Flask, current_app, jsonify
+from flask import Flask, current_app, g, jsonify
 from werkzeug.exceptions import HTTPException
 
 from .errors import GatewayError
 
 log = logging.getLogger("gateway.errors")
+# An error code is a word a program matches on; Gemini's status is passed on only as one.
+_PLAIN_CODE = re.compile(r"^[a-z0-9_]{1,64}$")
 
 _HTTP_MESSAGES = {
     404: ("Unknown path. This gateway serves POST /v1/images/generations.", "not_found"),
@@ -28,7 +31,14 @@ def register_error_handlers(app: Flask) -> None:
 def _gateway_error(error: GatewayError):
     body = error.body()
     # Gemini's messages are relayed; a key echoed in one must not reach the client.
-    body["error"]["message"] = current_app.extensions["gateway"].redact(error.message)
+    redact = current_app.extensions["gateway"].redact
+    body["error"]["message"] = redact(error.message)
+    code = body["error"]["code"]
+    if code is not None and (not _PLAIN_CODE.match(code) or redact.mentions(code)):
+        body["error"]["code"] = None
+    # For the access line: what went wrong (a 502 says which connection failure, and how
+    # many attempts it took).
+    g.error = body["error"]["message"]
     response = jsonify(body)
     response.status_code = error.status
     response.headers.update(error.headers())

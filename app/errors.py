@@ -85,10 +85,8 @@ class RequestTimeout(GatewayError):
     status = 408
     error_type = "invalid_request_error"
     code = "request_timeout"
-
-    def headers(self) -> dict[str, str]:
-        # The rest of the body may never come: do not wait for it to reuse the connection.
-        return {"Connection": "close"}
+    # No "Connection: close" here: gunicorn drops hop-by-hop headers an app sets. It
+    # closes the connection itself when the rest of the body does not come.
 
 
 class ContentPolicyViolation(GatewayError):

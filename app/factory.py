@@ -15,6 +15,7 @@ from .cors import Cors
 from .error_handlers import register_error_handlers
 from .gemini.demo import DEMO_BASE_URL, DEMO_ROOT, DemoUpstreamAdapter
 from .gemini.models import ModelNames, ModelTable
+from .gemini.verdict import judge
 from .generation import ImageGenerator
 from .key_pool import KeyPool
 from .logs import configure_logging, mask_gunicorn_output, route_through_gateway_handler
@@ -69,7 +70,7 @@ def create_app(config: Settings | Mapping[str, str] | None = None) -> Flask:
     pool = KeyPool(settings.gemini_api_keys)
     metrics = Metrics(pool)
     native = settings.upstream_api == "gemini"
-    upstream = UpstreamClient(settings, pool, session, observer=metrics,
+    upstream = UpstreamClient(settings, pool, session, judge=judge, observer=metrics,
                               base_url=settings.upstream_root,
                               auth=GoogApiKey if native else BearerKey)
     names = ModelNames(settings.default_model, settings.model_aliases)
@@ -77,7 +78,8 @@ def create_app(config: Settings | Mapping[str, str] | None = None) -> Flask:
         settings=settings,
         pool=pool,
         tokens=TokenChecker(settings.proxy_auth_keys),
-        admin_tokens=TokenChecker([settings.admin_token] if settings.admin_token else []),
+        admin_tokens=TokenChecker([settings.admin_token] if settings.admin_token else [],
+                                  named="the ADMIN_TOKEN value"),
         upstream=upstream,
         images=ImageGenerator(settings, upstream, table, names),
         models=ModelCatalog(upstream, settings.models_cache_ttl, names, native=native),

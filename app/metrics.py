@@ -29,6 +29,9 @@ CONTENT_TYPE = CONTENT_TYPE_LATEST
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 7.5, 10, 15, 20, 30,
                    45, 60, 90, 120, 180, 240, 300, 450, 600)
 QUEUE_BUCKETS = (0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60)
+# A label value a client chooses would make a new series that lives for the process:
+# any other method is counted as OTHER.
+METHOD_LABELS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 class Metrics(UpstreamObserver):
@@ -79,6 +82,7 @@ class Metrics(UpstreamObserver):
         self.queue_wait_seconds.observe(seconds)
 
     def request_done(self, route: str, method: str, status: int, seconds: float) -> None:
+        method = method if method in METHOD_LABELS else "OTHER"
         self.requests.labels(route, method, str(status)).inc()
         self.request_seconds.labels(route).observe(seconds)
 

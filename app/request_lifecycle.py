@@ -7,10 +7,13 @@ import time
 
 from flask import Flask, Response, current_app, g, request
 
+from .redaction import BodyMasker, MaskedBody
 from .request_ids import HEADER, request_id_from
 from .upstream import UpstreamTrace
 
 access_log = logging.getLogger("gateway.access")
+# Load balancers and Prometheus ask every few seconds: their lines would drown the rest.
+QUIET_ROUTES = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
 def install(app: Flask) -> None:
@@ -31,6 +34,7 @@ def _finish(response: Response) -> Response:
     request_id = getattr(g, "request_id", None) or request_id_from(None)
     response.headers[HEADER] = request_id
     gateway.cors.decorate(response)
+    _mask_secrets(response, gateway.settings.secrets)
 
     started = getattr(g, "started", time.perf_counter())
     trace = getattr(g, "trace", None) or UpstreamTrace()
@@ -43,6 +47,10 @@ def _finish(response: Response) -> Response:
     }
     if gateway.settings.log_prompts and g.get("prompt") is not None:
         fields["prompt"] = g.prompt
+    if g.get("error") is not None:
+        fields["error"] = g.error
+    level = logging.DEBUG if route in QUIET_ROUTES and response.status_code < 500 \
+        else logging.INFO
 
     def log_when_sent() -> None:
         # Runs when the server closes the response: the latency includes sending the body.
@@ -56,11 +64,24 @@ def _finish(response: Response) -> Response:
             gateway.metrics.tokens_used(trace.usage.get("input_tokens", 0),
                                         trace.usage.get("output_tokens", 0))
         fields["latency_ms"] = round(seconds * 1000, 1)
-        access_log.info(_access_text(fields), extra={"request_id": request_id,
-                                                     "access": fields})
+        access_log.log(level, _access_text(fields), extra={"request_id": request_id,
+                                                           "access": fields})
 
     response.call_on_close(log_when_sent)
     return response
+
+
+def _mask_secrets(response: Response, secrets: tuple[str, ...]) -> None:
+    """The last line of defence: a body (Gemini's answer, a model list, an error) that
+    echoes a key or a token leaves with it masked, its length unchanged."""
+    masker = BodyMasker(secrets)
+    if response.is_streamed:
+        response.response = MaskedBody(response.response, masker)
+        return
+    body = response.get_data()
+    masked = masker.feed(body) + masker.finish()
+    if masked != body:
+        response.set_data(masked)
 
 
 def _access_text(fields: dict) -> str:
@@ -69,4 +90,6 @@ def _access_text(fields: dict) -> str:
             f'images={fields["images"] if fields["images"] is not None else "-"}')
     if "prompt" in fields:
         text += f" prompt={fields['prompt']!r}"
+    if "error" in fields:
+        text += f" error={fields['error']!r}"
     return text

@@ -18,7 +18,8 @@ def test_defaults_match_what_operators_use():
     assert s.client_body_timeout == 30
     assert s.max_body_bytes == 1024 * 1024
     assert s.max_upstream_bytes == 64 * 1024 * 1024
-    assert s.default_model == "gemini-2.5-flash-image"
+    assert s.default_model == "gemini-nano-banana-2.1" and s.upstream_api == "gemini"
+    assert DEFAULT_BASE_URL == "https://generativelanguage.googleapis.com/v1beta"
     assert s.log_level == "info"
     assert s.proxy_auth_keys == ()
     assert not s.auth_enabled and not s.demo
@@ -108,3 +109,38 @@ def test_secrets_stay_out_of_repr_and_errors():
     with pytest.raises(ConfigError) as caught:
         parse(GEMINI_API_KEYS="AIza Secret")
     assert "Secret" not in str(caught.value)
+
+
+def test_every_bad_variable_is_reported_at_once():
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_environ({"PORT": "http", "MAX_RETRIES": "many", "LOG_LEVEL": "loud",
+                               "METRICS_AUTH": "true"})
+    named = [problem.split()[0] for problem in caught.value.problems]
+    assert named == ["PORT", "MAX_RETRIES", "LOG_LEVEL", "GEMINI_API_KEYS", "METRICS_AUTH=true"]
+    assert all(name.split("=")[0] in str(caught.value) for name in named)
+
+
+def test_a_malformed_key_list_is_not_also_called_missing():
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_environ({"GEMINI_API_KEYS": "a b"})
+    assert len(caught.value.problems) == 1
+
+
+@pytest.mark.parametrize(("env", "host"), [
+    ({}, "127.0.0.1"),                                  # real keys, no tokens: not open
+    ({"PROXY_AUTH_KEYS": "t1"}, "0.0.0.0"),
+    ({"ALLOW_OPEN": "true"}, "0.0.0.0"),
+    ({"DEMO": "true"}, "0.0.0.0"),                      # demo stays easy: no quota at stake
+    ({"HOST": "0.0.0.0"}, "0.0.0.0"),
+    ({"HOST": "10.1.2.3", "PROXY_AUTH_KEYS": "t1"}, "10.1.2.3"),
+    ({"HOST": "[::]"}, "::"),
+    ({"HOST": "gateway.internal"}, "gateway.internal"),
+])
+def test_where_the_gateway_listens(env, host):
+    assert parse(**env).bind_host == host
+
+
+@pytest.mark.parametrize("value", ["0.0.0.0:80", "http://x", "a b", "-x", "x" * 300])
+def test_bad_hosts_are_refused(value):
+    with pytest.raises(ConfigError, match=r"^HOST must be an address"):
+        parse(HOST=value)

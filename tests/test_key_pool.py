@@ -60,7 +60,7 @@ def test_all_cooling_gives_retry_after_until_the_first_key_returns(clock):
     with pytest.raises(RateLimited) as caught:
         pool.acquire()
     assert caught.value.retry_after == pytest.approx(12.5)
-    assert caught.value.headers() == {"Retry-After": "13"}
+    assert caught.value.headers() == {"Retry-After": "13", "retry-after-ms": "12500"}
 
 
 def test_mixed_disabled_and_cooling_is_a_rate_limit_not_an_outage(clock):

@@ -142,6 +142,16 @@ def test_admin_refuses_missing_or_wrong_token(make_app, headers):
     assert_openai_error(client.post("/admin/keys/…0001/enable", headers=headers), 401)
 
 
+@pytest.mark.parametrize("headers", [{}, {"Authorization": f"Bearer {TOKENS[0]}"}])
+def test_admin_401_names_admin_token_not_the_gateway_key(make_app, headers):
+    client = make_app(ADMIN_TOKEN=ADMIN, METRICS_AUTH="true").test_client()
+    for response in (client.get("/admin/keys", headers=headers),
+                     client.get("/metrics", headers=headers)):
+        message = response.get_json()["error"]["message"]
+        assert response.status_code == 401
+        assert "ADMIN_TOKEN" in message and "gateway key" not in message
+
+
 def test_admin_keys_shows_masked_states_and_counts(make_app, upstream):
     app = make_app(ADMIN_TOKEN=ADMIN)
     client = app.test_client()
@@ -214,6 +224,20 @@ def test_metrics_count_requests_attempts_and_keys(client, upstream):
                  le="300.0") == 1
     assert value("gateway_upstream_duration_seconds_bucket", outcome="success", le="300.0") == 1
     assert all(secret not in text for secret in (*KEYS, *TOKENS))
+
+
+def test_metric_labels_come_from_fixed_sets_whatever_the_method(client):
+    for method in ("THBVIEOJNL", "QRSTUVWXYZ", "M-SEARCH"):
+        client.open("/healthz", method=method)
+    client.open("/no/such/path/" + "x" * 50, method="PURGE")
+    got = samples(client.get("/metrics").get_data(as_text=True))
+    methods = {dict(labels)["method"] for (name, labels) in got
+               if name == "gateway_requests_total"}
+    assert methods == {"OTHER"}
+    assert sum(value for (name, _), value in got.items()
+               if name == "gateway_requests_total") == 4
+    routes = {dict(labels)["route"] for (name, labels) in got if name == "gateway_requests_total"}
+    assert routes == {"unmatched"}  # a 405 matched no rule either
 
 
 def test_metrics_open_by_default_and_behind_admin_token_when_asked(make_app):
@@ -301,6 +325,40 @@ def test_preflight_answered_without_auth(make_app, upstream):
     assert all(h in allowed for h in ("Authorization", "Content-Type", "X-Request-ID"))
     assert "POST" in response.headers["Access-Control-Allow-Methods"]
     assert len(upstream.calls) == 0
+
+
+# What a browser asks before the openai JS SDK's first call (dangerouslyAllowBrowser):
+# the SDK's headers, lowercased and sorted, as Chrome and Firefox send them.
+OPENAI_JS_PREFLIGHT = ("authorization,content-type,x-stainless-arch,x-stainless-lang,"
+                       "x-stainless-os,x-stainless-package-version,x-stainless-retry-count,"
+                       "x-stainless-runtime,x-stainless-runtime-version,x-stainless-timeout")
+
+
+@pytest.mark.parametrize("requested", [
+    OPENAI_JS_PREFLIGHT,
+    OPENAI_JS_PREFLIGHT + ",openai-organization,openai-project,x-stainless-helper-method",
+    "accept,authorization,content-type,x-request-id",
+])
+def test_preflight_allows_every_header_the_openai_sdks_send(make_app, requested):
+    client = make_app(CORS_ORIGINS="https://app.example.com").test_client()
+    response = client.options("/v1/images/generations", headers={
+        "Origin": "https://app.example.com", "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": requested})
+    assert response.status_code == 204
+    # The browser's check: every requested name is in the allowed list, case-insensitive.
+    allowed = {h.strip().lower() for h in response.headers["Access-Control-Allow-Headers"]
+               .split(",")}
+    assert set(requested.split(",")) <= allowed
+    assert "Access-Control-Request-Headers" in response.headers["Vary"]
+
+
+def test_preflight_allows_no_header_outside_the_list(make_app):
+    client = make_app(CORS_ORIGINS="*").test_client()
+    response = client.options("/v1/images/generations", headers={
+        "Origin": "https://a.b", "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "x-evil,cookie,x-stainless-\u00e9"})
+    allowed = response.headers["Access-Control-Allow-Headers"].lower()
+    assert "x-evil" not in allowed and "cookie" not in allowed and "\u00e9" not in allowed
 
 
 def test_cors_headers_on_errors_too(make_app):

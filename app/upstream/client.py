@@ -4,7 +4,7 @@ Worst-case time of one request, with the defaults:
     QUEUE_TIMEOUT (30 s) waiting for a slot
   + REQUEST_DEADLINE (300 s) for everything upstream: every key tried, every 5xx retry and
     its backoff (1 + 2 + 4 s), each attempt's connect (10 s) and read (180 s) timeouts, and
-    relaying a large answer.
+    relaying a large answer, writes to the client included.
 Under gevent the deadline is exact (a ``gevent.Timeout``); elsewhere it bounds each
 attempt's read timeout and is checked between body chunks.
 """
@@ -14,6 +14,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import socket
+import ssl
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -22,8 +24,14 @@ from typing import Protocol, TypeVar
 import requests
 import requests.auth
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    NameResolutionError,
+    NewConnectionError,
+    ReadTimeoutError,
+    SSLError,
+)
 from urllib3.exceptions import HTTPError as Urllib3Error
-from urllib3.exceptions import ReadTimeoutError
 
 from ..answers import ImagesAnswer, images_from, looks_like_images, models_from
 from ..config import Settings
@@ -33,19 +41,15 @@ from ..errors import (
     ContentPolicyViolation,
     GatewayError,
     GatewayTimeout,
-    ModelNotFound,
     NoImageMade,
     QueueFull,
-    UpstreamRejected,
     UpstreamTooLarge,
 )
-from ..gemini.cooldown import cooldown_until
-from ..gemini.errors import parse_error
 from ..key_pool import KeyPool
 from ..redaction import mask
 from .headers import declared_length
 from .relay import RelayedBody
-from .retry_policy import upstream_retry
+from .retry_policy import attempts_in, upstream_retry
 from .slots import LocalSlots, Slots
 
 log = logging.getLogger("gateway.upstream")
@@ -56,6 +60,20 @@ CHUNK_BYTES = 256 * 1024
 QUEUE_FULL_RETRY_AFTER = 5.0
 USER_AGENT = "gemini-image-gateway/0.1"
 T = TypeVar("T")
+
+
+class Verdict(Protocol):
+    """What an upstream refusal means (``app.gemini.verdict`` makes them)."""
+
+    action: str  # cool | disable | failure | reject
+    reason: str
+    until: float | None
+    error: GatewayError | None
+    quota: str
+
+
+# (status, body, now) -> Verdict: the backend's reading of a non-2xx answer.
+Judge = Callable[[int, bytes, float], Verdict]
 
 
 class Sink(Protocol):
@@ -152,6 +170,7 @@ class UpstreamClient:
         pool: KeyPool,
         session: requests.Session,
         *,
+        judge: Judge,
         observer: UpstreamObserver | None = None,
         slots: Slots | None = None,
         base_url: str | None = None,
@@ -164,6 +183,7 @@ class UpstreamClient:
         self.session = session
         self.base_url = base_url if base_url is not None else settings.gemini_base_url
         self._auth = auth
+        self._judge = judge
         self.observer = observer or UpstreamObserver()
         self._monotonic = monotonic
         self._wall_clock = wall_clock
@@ -270,34 +290,24 @@ class UpstreamClient:
             if status == 200:
                 return self._parse_success(key, body, parse, trace, started)
 
-            error = parse_error(status, body)
-            if status == 429:
-                until = cooldown_until(error, self._wall_clock())
-                self.pool.cool(key, until, error.reason_text())
+            verdict = self._judge(status, body, self._wall_clock())
+            if verdict.action == "cool":
+                self.pool.cool(key, verdict.until, verdict.reason)
                 self._observed(key, "rate_limited", started)
-                log.warning(
-                    "key %s rate limited for %.0f s (%s); trying another key",
-                    trace.key, until - self._wall_clock(), error.quota_ids or "no quota id",
-                )
+                log.warning("key %s rate limited for %.0f s (%s); trying another key",
+                            trace.key, verdict.until - self._wall_clock(), verdict.quota)
                 continue
-            fault = error.key_fault
-            if fault is not None:
-                self.pool.disable(key, fault)
+            if verdict.action == "disable":
+                self.pool.disable(key, verdict.reason)
                 self._observed(key, "key_rejected", started)
-                log.error("key %s taken out of rotation: %s", trace.key, fault)
+                log.error("key %s taken out of rotation: %s", trace.key, verdict.reason)
                 continue
-            if status >= 500:
-                self._failed(key, "upstream_5xx", error.reason_text(), started)
-                raise BadGateway(
-                    f"Gemini failed after {trace.attempts} attempt(s): HTTP {status}: "
-                    f"{error.message}"
-                )
-            self._failed(key, "client_error", error.reason_text(), started)
-            if status == 404:
-                raise ModelNotFound(error.message)
-            raise UpstreamRejected(
-                status, error.message, code=(error.status or "").lower() or None
-            )
+            if verdict.action == "failure":
+                self._failed(key, "upstream_5xx", verdict.reason, started)
+                raise BadGateway(f"Gemini failed after {trace.attempts} attempt(s): "
+                                 f"{verdict.error.message}")
+            self._failed(key, "client_error", verdict.reason, started)
+            raise verdict.error
 
     def _parse_success(self, key, body, parse, trace, started):
         try:
@@ -342,8 +352,12 @@ class UpstreamClient:
             self._failed(key, "timeout", "read timeout", started)
             raise GatewayTimeout("Gemini did not answer within the read timeout.") from None
         except requests.exceptions.RequestException as exc:
+            trace.attempts += attempts_in(exc) - 1
             self._failed(key, "connection", type(exc).__name__, started)
-            raise BadGateway(f"Could not get an answer from Gemini ({_describe(exc)}).") from None
+            raise BadGateway(
+                f"Could not get an answer from Gemini ({_describe(exc)}) after "
+                f"{attempts_in(exc)} attempt(s)."
+            ) from None
         retries = getattr(response.raw, "retries", None)
         for _ in retries.history if retries is not None else ():
             trace.attempts += 1
@@ -423,6 +437,7 @@ class UpstreamClient:
             on_success=succeeded,
             on_failure=lambda outcome, detail: self._failed(key, outcome, detail, started),
             on_close=release,
+            seconds_left=lambda: deadline - self._monotonic(),
         )
 
     def _within(self, deadline: float) -> contextlib.AbstractContextManager:
@@ -434,14 +449,47 @@ class UpstreamClient:
 
 
 def _describe(exc: requests.exceptions.RequestException) -> str:
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
+    """What went wrong, in an operator's words: the first cause found down the chain."""
+    causes = _chain(exc)
+    for kinds, words in _CAUSES:
+        if any(isinstance(c, kinds) for c in causes):
+            return words
+    # urllib3's NewConnectionError is a ConnectTimeoutError too: a refusal is not a timeout.
+    if isinstance(exc, requests.exceptions.ConnectTimeout) or any(
+            isinstance(c, ConnectTimeoutError) and not isinstance(c, NewConnectionError)
+            for c in causes):
         return "connect timeout"
+    text = " ".join(str(c) for c in causes).lower()
+    if "name or service not known" in text or "name resolution" in text:
+        return "DNS lookup failed"
+    if "refused" in text:
+        return "connection refused"
     if isinstance(exc, requests.exceptions.ConnectionError):
-        text = str(exc).lower()
-        if "refused" in text or "newconnectionerror" in text or "name resolution" in text:
-            return "could not connect"
-        return "connection dropped"
+        return "could not connect" if "newconnectionerror" in text else "connection dropped"
     return type(exc).__name__
+
+
+_CAUSES = (
+    ((NameResolutionError, socket.gaierror), "DNS lookup failed"),
+    ((ssl.SSLError, requests.exceptions.SSLError, SSLError), "TLS error"),
+    (ConnectionRefusedError, "connection refused"),
+    (ConnectionResetError, "connection reset"),
+    ((ConnectionAbortedError, BrokenPipeError), "connection dropped"),
+)
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """``exc`` and what it wraps: requests and urllib3 keep causes in args and reason."""
+    found: list[BaseException] = []
+    todo = [exc]
+    while todo and len(found) < 20:
+        item = todo.pop(0)
+        if item in found:
+            continue
+        found.append(item)
+        nested = [*item.args, getattr(item, "reason", None), item.__cause__, item.__context__]
+        todo.extend(n for n in nested if isinstance(n, BaseException))
+    return found
 
 
 def _deadline_guard(seconds: float) -> contextlib.AbstractContextManager:

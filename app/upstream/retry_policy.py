@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from itertools import takewhile
 
+from urllib3.exceptions import MaxRetryError
 from urllib3.util.retry import Retry
 
 RETRY_STATUSES = frozenset(range(500, 600))
@@ -34,6 +35,22 @@ class DoublingRetry(Retry):
         if consecutive == 0:
             return 0.0
         return float(min(self.backoff_max, self.backoff_factor * 2 ** (consecutive - 1)))
+
+    def increment(self, *args, **kwargs) -> Retry:
+        try:
+            return super().increment(*args, **kwargs)
+        except MaxRetryError as exc:
+            # The retries made are lost with this Retry; the access line wants them.
+            exc.attempts = len(self.history) + 1
+            raise
+
+
+def attempts_in(exc: BaseException) -> int:
+    """How many attempts a failed call made (retries included); 1 when unknown."""
+    for reason in exc.args if isinstance(exc.args, tuple) else ():
+        if isinstance(reason, MaxRetryError):
+            return getattr(reason, "attempts", 1)
+    return 1
 
 
 def upstream_retry(max_retries: int, retry_delay_ms: int, backoff_max: float) -> Retry:

@@ -194,6 +194,15 @@ def test_bad_values_stop_the_master_naming_the_variable(name, value):
     assert len(output.splitlines()) == 1
 
 
+def test_every_bad_value_stops_the_master_at_once_one_line_each():
+    result = run_to_exit({"GEMINI_API_KEYS": "k", "MAX_RETRIES": "many", "PORT": "http",
+                          "LOG_FORMAT": "xml"})
+    assert result.returncode == 2
+    lines = (result.stdout + result.stderr).strip().splitlines()
+    assert [line.split(": ")[2].split()[0] for line in lines] == [
+        "PORT", "MAX_RETRIES", "LOG_FORMAT"]
+
+
 def test_a_body_that_drips_gets_a_408_and_the_connection_closed(start_gateway, fake_gemini):
     import socket
 
@@ -214,3 +223,18 @@ def test_a_body_that_drips_gets_a_408_and_the_connection_closed(start_gateway, f
     assert 0.9 <= time.monotonic() - started < 5
     assert fake_gemini.calls == []
     assert generate(gateway).status_code == 200  # the worker is unharmed
+
+
+def test_a_chunked_body_over_max_body_bytes_is_a_413(start_gateway, fake_gemini):
+    gateway = start_gateway(MAX_BODY_BYTES=1024)
+
+    def chunks():
+        yield b'{"prompt": "x"}'
+        for _ in range(8):
+            yield b" " * 512  # valid JSON if cut at the limit
+
+    response = requests.post(gateway.url + "/v1/images/generations", data=chunks(),
+                             headers={**AUTH, "Content-Type": "application/json"}, timeout=30)
+    assert response.request.headers.get("Transfer-Encoding") == "chunked"
+    assert_openai_error(response, 413)
+    assert fake_gemini.calls == []

@@ -87,3 +87,36 @@ def test_client_leaving_while_queued_costs_no_upstream_call(start_gateway, fake_
     time.sleep(0.5)
     assert [call.body["prompt"] for call in fake_gemini.calls] == ["first"]
     assert " 499 " in gateway.output()
+
+
+def test_a_client_that_stops_reading_loses_its_slot_at_the_deadline(start_gateway, fake_gemini):
+    from tests.integration.fake_gemini import Flood
+
+    # Far more than the kernel buffers between gateway and client hold: the relay blocks.
+    fake_gemini.behaviour = lambda call: (
+        Flood(total=48 << 20, prefix=b'{"created": 1, "data": [{"b64_json": "')
+        if call.body["prompt"] == "big" else Reply())
+    gateway = start_gateway(MAX_CONCURRENT=1, REQUEST_DEADLINE=3, QUEUE_TIMEOUT=20,
+                            UPSTREAM_CONNECT_TIMEOUT=2)
+    staller = socket.socket()
+    staller.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connect: small
+    staller.settimeout(10)
+    staller.connect(("127.0.0.1", gateway.port))
+    body = b'{"prompt": "big"}'
+    staller.sendall(b"POST /v1/images/generations HTTP/1.1\r\nHost: x\r\n"
+                    + f"Authorization: Bearer {TOKENS[0]}\r\n".encode()
+                    + b"Content-Type: application/json\r\n"
+                    + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+    assert staller.recv(1024).startswith(b"HTTP/1.1 200")  # the relay began; now stop reading
+    try:
+        started = time.monotonic()
+        # The only slot is the staller's until REQUEST_DEADLINE (3 s) has passed.
+        response = requests.post(gateway.url + "/v1/images/generations",
+                                 json={"prompt": "small"}, headers=AUTH, timeout=30)
+        waited = time.monotonic() - started
+        assert response.status_code == 200
+        assert waited < 10  # not QUEUE_TIMEOUT (20 s): the slot came back
+    finally:
+        staller.close()
+    time.sleep(0.3)
+    assert "did not take" in gateway.output()
