@@ -38,11 +38,15 @@ def test_shows_every_key_masked_and_the_traffic(page, gateway):
         assert secret not in html and secret not in url
 
 
-def test_a_wrong_admin_token_shows_the_apis_error(page):
+def test_a_wrong_admin_token_shows_the_apis_error(page, gateway):
+    said = requests.get(gateway.url + "/admin/keys", timeout=10,
+                        headers={"Authorization": "Bearer not-the-admin-token-000"})
+    assert said.status_code == 401
     driver = open_dashboard(page, "not-the-admin-token-000")
     error = driver.find_element(By.ID, "admin-error")
     WebDriverWait(driver, 15).until(lambda _: error.is_displayed())
-    assert "Invalid gateway key." in error.text
+    assert error.text.splitlines() == [said.json()["error"]["message"],
+                                       "HTTP 401 · invalid_api_key"]
     assert driver.find_elements(By.CSS_SELECTOR, "#keys-body td.key") == []
     assert driver.execute_script("return sessionStorage.length") == 0
 

@@ -3,6 +3,7 @@
 import base64
 
 import pytest
+import requests
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -60,15 +61,18 @@ def test_generates_two_images_of_the_chosen_size(page):
     assert_no_secret_in_page(driver)
 
 
-def test_a_wrong_token_shows_the_apis_error(page):
+def test_a_wrong_token_shows_the_apis_error(page, gateway):
+    said = requests.post(gateway.url + "/v1/images/generations", json={"prompt": "x"},
+                         headers={"Authorization": "Bearer not-the-right-token"}, timeout=10)
+    assert said.status_code == 401
     driver = page("/")
     enter_token(driver, "not-the-right-token")
     driver.find_element(By.ID, "prompt").send_keys("a lighthouse")
     driver.find_element(By.ID, "generate-submit").click()
     error = driver.find_element(By.ID, "generate-error")
     wait(driver).until(lambda _: error.is_displayed())
-    assert "Invalid gateway key." in error.text
-    assert "HTTP 401" in error.text
+    assert error.text.splitlines() == [said.json()["error"]["message"],
+                                       "HTTP 401 · invalid_api_key"]
     assert driver.find_elements(By.CSS_SELECTOR, "#generate-results img.final") == []
 
 
