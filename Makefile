@@ -29,7 +29,9 @@ run: $(VENV)/.runtime
 lint: $(VENV)/.test
 	$(PY) -m ruff check .
 
+# scripts/test-deps.sh installs what the tests need from Debian (redis-server) when missing.
 test: lint
+	bash scripts/test-deps.sh
 	$(PY) -m pytest
 
 # Debian's nginx and wrk (installed when missing), then every scenario: about 13 minutes.
