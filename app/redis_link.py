@@ -1,0 +1,118 @@
+"""The one Redis connection of a worker, and whether it works right now.
+
+Every call goes through ``RedisLink.run``: bounded in time (``CALL_TIMEOUT`` to connect,
+to send, to read, and to wait for a pooled connection), no retries of its own. When a
+call fails the link is "down" for ``PAUSE_AFTER_FAILURE`` seconds: callers get
+``SharedStateUnavailable`` at once and use their per-process state, so a dead or stalled
+Redis costs one timeout per pause, not one per request. The first call after the pause
+reconnects by itself. Warnings about it are rate limited in the log.
+
+Keys are the configured ``REDIS_PREFIX`` plus fixed names and digests of configured
+secrets: nothing a client sends ever becomes part of a Redis command.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+log = logging.getLogger("gateway.redis")
+T = TypeVar("T")
+
+CALL_TIMEOUT = 0.25  # seconds: loopback answers in well under a millisecond
+PAUSE_AFTER_FAILURE = 1.0
+WARNING_INTERVAL = 30.0
+# Greenlets share these; one waiting longer than CALL_TIMEOUT for one counts as a failure.
+MAX_CONNECTIONS = 64
+
+
+class SharedStateUnavailable(Exception):
+    """Redis did not answer in time (or is paused after a failure): use local state."""
+
+
+class RedisLink:
+    def __init__(self, url: str, prefix: str, *, timeout: float = CALL_TIMEOUT,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        pool = redis.BlockingConnectionPool.from_url(
+            url,
+            max_connections=MAX_CONNECTIONS,
+            timeout=timeout,
+            socket_timeout=timeout,
+            socket_connect_timeout=timeout,
+            retry=Retry(NoBackoff(), 0),
+            health_check_interval=30,
+            client_name="gemini-image-gateway",
+        )
+        self.client = redis.Redis(connection_pool=pool)
+        self.prefix = prefix
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._paused_until = 0.0
+        self._reason: str | None = None
+        self._last_warning = -WARNING_INTERVAL
+
+    def key(self, *parts: str) -> str:
+        return self.prefix + ":".join(parts)
+
+    def script(self, source: str) -> redis.commands.core.Script:
+        """A Lua script run by its SHA, reloaded by redis-py after a Redis restart."""
+        return self.client.register_script(source)
+
+    @property
+    def degraded_reason(self) -> str | None:
+        """Why shared state is not in use right now, or None when Redis answers."""
+        return self._reason
+
+    def run(self, operation: Callable[[redis.Redis], T]) -> T:
+        """``operation(client)``, or ``SharedStateUnavailable`` if Redis fails or is paused."""
+        if self._clock() < self._paused_until:
+            raise SharedStateUnavailable(self._reason or "Redis unavailable")
+        try:
+            result = operation(self.client)
+        except (redis.RedisError, OSError) as exc:
+            self._failed(exc)
+            raise SharedStateUnavailable(self._reason) from None
+        if self._reason is not None:
+            self._recovered()
+        return result
+
+    def attempt(self, operation: Callable[[redis.Redis], T]) -> T | None:
+        """``run`` for writes that may be lost: None when Redis is unavailable."""
+        try:
+            return self.run(operation)
+        except SharedStateUnavailable:
+            return None
+
+    def ping(self) -> bool:
+        try:
+            self.run(lambda client: client.ping())
+        except SharedStateUnavailable:
+            return False
+        return True
+
+    def _failed(self, exc: Exception) -> None:
+        # The class name says enough (timeout, refused, ...); the text may hold the address.
+        reason = f"Redis unavailable ({type(exc).__name__}); using per-process state"
+        now = self._clock()
+        with self._lock:
+            self._reason = reason
+            self._paused_until = now + PAUSE_AFTER_FAILURE
+            warn = now - self._last_warning >= WARNING_INTERVAL
+            if warn:
+                self._last_warning = now
+        if warn:
+            log.warning("%s; retrying every %.0f s", reason, PAUSE_AFTER_FAILURE)
+
+    def _recovered(self) -> None:
+        with self._lock:
+            was = self._reason
+            self._reason = None
+        if was is not None:
+            log.warning("Redis answers again: shared state back in use")
