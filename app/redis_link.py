@@ -90,6 +90,11 @@ class RedisLink:
         except SharedStateUnavailable:
             return None
 
+    def close(self) -> None:
+        """Drop every pooled connection (tests build many apps; a worker never needs it)."""
+        self.client.connection_pool.disconnect()
+        self.client.close()
+
     def ping(self) -> bool:
         try:
             self.run(lambda client: client.ping())
