@@ -93,13 +93,15 @@ class ClientLimits:
             if key:
                 self._key_usage[key].update(counts)
         if self.link is not None:
-            self.link.attempt(lambda c: self._record_shared(c, client, day, counts, key))
+            # With the next flush, a few ms away: the quota may let one more request in.
+            self.link.defer(lambda pipe: self._record_shared(pipe, client, day, counts, key))
         if self.observer is not None:
             self.observer.client_usage(client.label, images, usage)
 
     def report(self) -> dict:
         """Usage per client (masked) and per key (masked) since the counters began."""
         if self.link is not None:
+            self.link.flush()
             try:
                 return self.link.run(self._shared_report) | {"scope": "deployment"}
             except SharedStateUnavailable:
@@ -132,6 +134,7 @@ class ClientLimits:
 
     def _images_on(self, client: Client, day: int) -> int:
         if self.link is not None:
+            self.link.flush()
             try:
                 value = self.link.run(lambda c: c.get(self._key("images", client.id, str(day))))
                 return int(value or 0)
@@ -140,17 +143,15 @@ class ClientLimits:
         with self._lock:
             return self._images[client.id, day]
 
-    def _record_shared(self, client_redis, client: Client, day: int, counts: dict,
+    def _record_shared(self, pipe, client: Client, day: int, counts: dict,
                        key: str | None) -> None:
-        with client_redis.pipeline(transaction=False) as pipe:
-            daily = self._key("images", client.id, str(day))
-            pipe.incrby(daily, counts["images"])
-            pipe.expire(daily, 2 * DAY)
-            for name, value in counts.items():
-                pipe.hincrby(self._key("usage", "clients"), f"{client.label}|{name}", value)
-                if key:
-                    pipe.hincrby(self._key("usage", "keys"), f"{key}|{name}", value)
-            pipe.execute()
+        daily = self._key("images", client.id, str(day))
+        pipe.incrby(daily, counts["images"])
+        pipe.expire(daily, 2 * DAY)
+        for name, value in counts.items():
+            pipe.hincrby(self._key("usage", "clients"), f"{client.label}|{name}", value)
+            if key:
+                pipe.hincrby(self._key("usage", "keys"), f"{key}|{name}", value)
 
     def _shared_report(self, client_redis) -> dict:
         with client_redis.pipeline(transaction=False) as pipe:

@@ -33,6 +33,10 @@ HEALABLE_MARKERS = ("SERVICE_DISABLED", "BILLING_DISABLED", "billing", "not avai
 _NEVER_HEALS = ("API_KEY_INVALID", "API_KEY_EXPIRED", "leaked", "suspended", "not valid",
                 "disabled by an admin")
 ADMIN_DISABLED = "disabled by an admin"
+# check_available trusts a shared key choice this recent instead of asking Redis again:
+# under load it saves a round trip per request; at worst a request that finds no key
+# after its queue wait gets the same 429 or 503 later.
+FRESH_CHOICE_SECONDS = 0.5
 
 
 def is_healable(reason: str | None) -> bool:
@@ -55,6 +59,7 @@ class KeyPool:
         self._clock = clock
         self._local = MemoryStates(len(self._secrets))
         self._shared = shared
+        self._shared_choice_at = -FRESH_CHOICE_SECONDS
         # Gemini may quote a key in an error ("Consumer 'api_key:…' suspended"): errors are
         # masked before they are stored, here or in Redis.
         self._redact = Redactor(self._secrets)
@@ -94,6 +99,9 @@ class KeyPool:
 
     def check_available(self) -> None:
         """Raise as ``acquire`` would, without taking a turn of the rotation."""
+        if self._shared is not None and \
+                time.monotonic() - self._shared_choice_at < FRESH_CHOICE_SECONDS:
+            return
         if self._pick(set(), take=False).index is None:
             self.acquire()
 
@@ -150,8 +158,10 @@ class KeyPool:
             except SharedStateUnavailable:
                 pass
             else:
-                if take and pick.index is not None:
-                    self._local.pick({i for i in range(len(self)) if i != pick.index}, now)
+                if pick.index is not None:
+                    self._shared_choice_at = time.monotonic()
+                    if take:
+                        self._local.pick({i for i in range(len(self)) if i != pick.index}, now)
                 return pick
         return self._local.pick(excluded, now, take=take)
 

@@ -7,6 +7,11 @@ call fails the link is "down" for ``PAUSE_AFTER_FAILURE`` seconds: callers get
 Redis costs one timeout per pause, not one per request. The first call after the pause
 reconnects by itself. Warnings about it are rate limited in the log.
 
+Writes that may wait a few milliseconds (counters, usage, giving a slot back) go through
+``defer``: a background greenlet of the worker sends everything queued in one pipeline
+every ``FLUSH_INTERVAL``, so under load a request pays for two round trips (its slot and
+its key), not six. Reads that must see this worker's own writes call ``flush`` first.
+
 Keys are the configured ``REDIS_PREFIX`` plus fixed names and digests of configured
 secrets: nothing a client sends ever becomes part of a Redis command.
 """
@@ -16,6 +21,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -31,6 +37,8 @@ PAUSE_AFTER_FAILURE = 1.0
 WARNING_INTERVAL = 30.0
 # Greenlets share these; one waiting longer than CALL_TIMEOUT for one counts as a failure.
 MAX_CONNECTIONS = 64
+FLUSH_INTERVAL = 0.005
+MAX_PENDING = 50_000  # writes queued while Redis is slow; past this the oldest go
 
 
 class SharedStateUnavailable(Exception):
@@ -57,6 +65,9 @@ class RedisLink:
         self._paused_until = 0.0
         self._reason: str | None = None
         self._last_warning = -WARNING_INTERVAL
+        self._pending: deque[Callable[[redis.client.Pipeline], object]] = deque(
+            maxlen=MAX_PENDING)
+        self._flusher_running = False
 
     def key(self, *parts: str) -> str:
         return self.prefix + ":".join(parts)
@@ -83,6 +94,46 @@ class RedisLink:
             self._recovered()
         return result
 
+    def defer(self, write: Callable[[redis.client.Pipeline], object]) -> None:
+        """Queue ``write(pipeline)`` for the next flush, a few ms away. Lost if Redis fails:
+        only for writes the gateway can do without (counts, a lease that would expire)."""
+        with self._lock:
+            self._pending.append(write)
+            if self._flusher_running:
+                return
+            self._flusher_running = True
+        # A greenlet under gunicorn's gevent worker; started on first use, never in the master.
+        threading.Thread(target=self._flush_while_pending, name="redis-flush",
+                         daemon=True).start()
+
+    def flush(self) -> None:
+        """Send this process's queued writes now."""
+        with self._lock:
+            batch = list(self._pending)
+            self._pending.clear()
+        if not batch:
+            return
+
+        def send(client):
+            with client.pipeline(transaction=False) as pipe:
+                for write in batch:
+                    write(pipe)
+                pipe.execute(raise_on_error=False)
+
+        self.attempt(send)
+
+    def _flush_while_pending(self) -> None:
+        while True:
+            time.sleep(FLUSH_INTERVAL)
+            with self._lock:
+                if not self._pending:
+                    self._flusher_running = False
+                    return
+            try:
+                self.flush()
+            except Exception:  # the flusher must outlive any surprise
+                log.exception("flushing writes to Redis failed")
+
     def attempt(self, operation: Callable[[redis.Redis], T]) -> T | None:
         """``run`` for writes that may be lost: None when Redis is unavailable."""
         try:
@@ -91,7 +142,9 @@ class RedisLink:
             return None
 
     def close(self) -> None:
-        """Drop every pooled connection (tests build many apps; a worker never needs it)."""
+        """Send what is queued, then drop every pooled connection (tests build many apps; a
+        worker never needs it)."""
+        self.flush()
         self.client.connection_pool.disconnect()
         self.client.close()
 

@@ -1,6 +1,7 @@
 """CLIENT_RATE_LIMIT, CLIENT_IMAGE_QUOTA and usage per client, with and without Redis."""
 
 import math
+import time
 
 import pytest
 import responses
@@ -86,7 +87,13 @@ def test_limits_and_usage_are_shared_through_redis(make_app, upstream, redis_ser
     a, b = make_app(**shared).test_client(), make_app(**shared).test_client()
     assert [generate(c, ONE).status_code for c in (a, b, a)] == [200, 200, 200]
     assert_limited(generate(b, ONE), 60)
-    usage = b.get("/admin/usage", headers=ADMIN).get_json()
+    deadline = time.monotonic() + 2  # a's counts arrive with its next flush, ms later
+    while True:
+        usage = b.get("/admin/usage", headers=ADMIN).get_json()
+        if sum(c.get("requests", 0) for c in usage["clients"].values()) >= 3 \
+                or time.monotonic() > deadline:
+            break
+        time.sleep(0.005)
     assert usage["scope"] == "deployment"
     (label,) = usage["clients"]
     assert label.startswith("…-xyz#")  # both test tokens end alike: numbered apart

@@ -1,5 +1,7 @@
 """Key states shared through a real Redis: what one worker learns, every worker knows."""
 
+import time
+
 import pytest
 import responses
 
@@ -84,7 +86,13 @@ def test_counts_add_up_across_workers_and_no_key_reaches_redis(worker, redis_ser
     first.record_success(SECRETS[0])
     second.record_failure(SECRETS[1], "upstream_5xx", "HTTP 503")
     second.disable(SECRETS[2], f"CONSUMER_SUSPENDED: Consumer 'api_key:{SECRETS[2]}' suspended")
-    views = {view["key"]: view for view in first.snapshot()}
+    # Counts reach Redis with the writer's next flush, a few ms later.
+    deadline = time.monotonic() + 2
+    while True:
+        views = {view["key"]: view for view in first.snapshot()}
+        if views["…0002"]["failures"] or time.monotonic() > deadline:
+            break
+        time.sleep(0.005)
     assert views["…0001"]["requests"] == 1 and views["…0001"]["successes"] == 1
     assert views["…0002"]["failures"] == {"upstream_5xx": 1}
     assert views["…0003"]["reason"] == "CONSUMER_SUSPENDED: Consumer 'api_key:…0003' suspended"

@@ -119,29 +119,27 @@ class RedisStates:
 
         self.link.run(write)
 
+    # Counts may wait for the next flush: nothing chooses a key by them.
     def record_success(self, index: int, now: float) -> None:
         key = self._ids[index]
 
-        def write(client):
-            with client.pipeline(transaction=False) as pipe:
-                pipe.hincrby(self._stats, f"{key}:successes", 1)
-                pipe.hset(self._stats, f"{key}:last_success_at", repr(now))
-                pipe.execute()
+        def write(pipe):
+            pipe.hincrby(self._stats, f"{key}:successes", 1)
+            pipe.hset(self._stats, f"{key}:last_success_at", repr(now))
 
-        self.link.run(write)
+        self.link.defer(write)
 
     def record_failure(self, index: int, kind: str, error: str) -> None:
         key = self._ids[index]
 
-        def write(client):
-            with client.pipeline(transaction=False) as pipe:
-                pipe.hincrby(self._stats, f"{key}:f:{kind}", 1)
-                pipe.hset(self._stats, f"{key}:last_error", error)
-                pipe.execute()
+        def write(pipe):
+            pipe.hincrby(self._stats, f"{key}:f:{kind}", 1)
+            pipe.hset(self._stats, f"{key}:last_error", error)
 
-        self.link.run(write)
+        self.link.defer(write)
 
     def views(self, now: float) -> list[dict]:
+        self.link.flush()
         def read(client):
             with client.pipeline(transaction=False) as pipe:
                 pipe.hmget(self._cooling, self._ids)

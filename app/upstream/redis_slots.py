@@ -106,11 +106,14 @@ class RedisSlots:
             self.local.release(lease)
             return
         assert isinstance(lease, RedisLease)
-        # If Redis does not answer, the lease expires by itself within lease_seconds.
-        self.link.attempt(lambda client: client.zrem(self._leases, lease.id))
+        # Sent with the next flush, a few ms away; if Redis does not answer then, the lease
+        # expires by itself within lease_seconds.
+        self.link.defer(lambda pipe: pipe.zrem(self._leases, lease.id))
 
     def in_use(self) -> int:
         """Leases held now across the deployment (expired ones excluded)."""
+        self.link.flush()
+
         def count(client):
             now = client.time()
             return client.zcount(self._leases, now[0] + now[1] / 1e6, "+inf")
