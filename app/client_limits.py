@@ -57,6 +57,7 @@ class ClientLimits:
         self._usage: defaultdict[str, Counter] = defaultdict(Counter)  # label -> counts
         self._key_usage: defaultdict[str, Counter] = defaultdict(Counter)
         self._take_turn = link.script(_TAKE_TURN) if link is not None else None
+        self._expiring: set[tuple[str, int]] = set()  # daily counters given their expiry
 
     def check(self, client: Client) -> None:
         """Raise ``RateLimited`` (429, Retry-After) when ``client`` is over a limit."""
@@ -147,7 +148,9 @@ class ClientLimits:
                        key: str | None) -> None:
         daily = self._key("images", client.id, str(day))
         pipe.incrby(daily, counts["images"])
-        pipe.expire(daily, 2 * DAY)
+        if (client.id, day) not in self._expiring:
+            self._expiring.add((client.id, day))
+            pipe.expire(daily, 2 * DAY)
         for name, value in counts.items():
             pipe.hincrby(self._key("usage", "clients"), f"{client.label}|{name}", value)
             if key:

@@ -1,7 +1,7 @@
 """The one Redis connection of a worker, and whether it works right now.
 
 Every call goes through ``RedisLink.run``: bounded in time (``CALL_TIMEOUT`` to connect,
-to send, to read, and to wait for a pooled connection), no retries of its own. When a
+to send and to read, ``POOL_TIMEOUT`` to wait for a pooled connection), no retries. When a
 call fails the link is "down" for ``PAUSE_AFTER_FAILURE`` seconds: callers get
 ``SharedStateUnavailable`` at once and use their per-process state, so a dead or stalled
 Redis costs one timeout per pause, not one per request. The first call after the pause
@@ -35,8 +35,12 @@ T = TypeVar("T")
 CALL_TIMEOUT = 0.25  # seconds: loopback answers in well under a millisecond
 PAUSE_AFTER_FAILURE = 1.0
 WARNING_INTERVAL = 30.0
-# Greenlets share these; one waiting longer than CALL_TIMEOUT for one counts as a failure.
-MAX_CONNECTIONS = 64
+# Greenlets share these connections. Under a burst (a thousand requests at once) a call may
+# wait for one; waiting longer than POOL_TIMEOUT makes that one call use local state, but
+# says nothing about Redis, so it does not pause the link.
+MAX_CONNECTIONS = 128
+POOL_TIMEOUT = 1.0
+_POOL_EXHAUSTED = "No connection available."
 FLUSH_INTERVAL = 0.005
 MAX_PENDING = 50_000  # writes queued while Redis is slow; past this the oldest go
 
@@ -51,7 +55,7 @@ class RedisLink:
         pool = redis.BlockingConnectionPool.from_url(
             url,
             max_connections=MAX_CONNECTIONS,
-            timeout=timeout,
+            timeout=POOL_TIMEOUT,
             socket_timeout=timeout,
             socket_connect_timeout=timeout,
             retry=Retry(NoBackoff(), 0),
@@ -64,7 +68,7 @@ class RedisLink:
         self._lock = threading.Lock()
         self._paused_until = 0.0
         self._reason: str | None = None
-        self._last_warning = -WARNING_INTERVAL
+        self._last_warning: dict[str, float] = {}
         self._pending: deque[Callable[[redis.client.Pipeline], object]] = deque(
             maxlen=MAX_PENDING)
         self._flusher_running = False
@@ -87,6 +91,13 @@ class RedisLink:
             raise SharedStateUnavailable(self._reason or "Redis unavailable")
         try:
             result = operation(self.client)
+        except redis.ConnectionError as exc:
+            if str(exc) == _POOL_EXHAUSTED:
+                self._warn("busy", "Redis connections all busy for a call; it used "
+                           "per-process state")
+                raise SharedStateUnavailable("Redis connections busy") from None
+            self._failed(exc)
+            raise SharedStateUnavailable(self._reason) from None
         except (redis.RedisError, OSError) as exc:
             self._failed(exc)
             raise SharedStateUnavailable(self._reason) from None
@@ -158,15 +169,19 @@ class RedisLink:
     def _failed(self, exc: Exception) -> None:
         # The class name says enough (timeout, refused, ...); the text may hold the address.
         reason = f"Redis unavailable ({type(exc).__name__}); using per-process state"
-        now = self._clock()
         with self._lock:
             self._reason = reason
-            self._paused_until = now + PAUSE_AFTER_FAILURE
-            warn = now - self._last_warning >= WARNING_INTERVAL
-            if warn:
-                self._last_warning = now
-        if warn:
-            log.warning("%s; retrying every %.0f s", reason, PAUSE_AFTER_FAILURE)
+            self._paused_until = self._clock() + PAUSE_AFTER_FAILURE
+        self._warn("down", f"{reason}; retrying every {PAUSE_AFTER_FAILURE:.0f} s")
+
+    def _warn(self, kind: str, message: str) -> None:
+        """Log ``message`` unless one of its ``kind`` went out in the last WARNING_INTERVAL."""
+        now = self._clock()
+        with self._lock:
+            if now - self._last_warning.get(kind, -WARNING_INTERVAL) < WARNING_INTERVAL:
+                return
+            self._last_warning[kind] = now
+        log.warning("%s", message)
 
     def _recovered(self) -> None:
         with self._lock:
