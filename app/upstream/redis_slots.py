@@ -106,9 +106,9 @@ class RedisSlots:
             self.local.release(lease)
             return
         assert isinstance(lease, RedisLease)
-        # Sent with the next flush, a few ms away; if Redis does not answer then, the lease
-        # expires by itself within lease_seconds.
-        self.link.defer(lambda pipe: pipe.zrem(self._leases, lease.id))
+        # At once, not with the next flush: at the cap a waiter is polling for this slot.
+        # If Redis does not answer, the lease expires by itself within lease_seconds.
+        self.link.attempt(lambda client: client.zrem(self._leases, lease.id))
 
     def in_use(self) -> int:
         """Leases held now across the deployment (expired ones excluded)."""
