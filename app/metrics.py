@@ -60,7 +60,32 @@ class Metrics(UpstreamObserver):
         self.key_state = Gauge(
             "gateway_key_state", "1 for the state each key is in, as the reporting worker "
             "sees it.", ["key", "state"], registry=r, multiprocess_mode="liveall")
+        # Clients are labelled by masked token: as many values as PROXY_AUTH_KEYS holds.
+        self.client_requests = Counter(
+            "gateway_client_requests", "Answered image requests by client (masked token).",
+            ["client"], registry=r)
+        self.client_images = Counter(
+            "gateway_client_images", "Images delivered by client (masked token).",
+            ["client"], registry=r)
+        self.client_tokens = Counter(
+            "gateway_client_tokens", "Gemini tokens by client (masked token) and kind.",
+            ["client", "kind"], registry=r)
+        self.client_refused_total = Counter(
+            "gateway_client_refused", "Requests refused by a client limit, by reason.",
+            ["client", "reason"], registry=r)
         self.refresh_key_states()
+
+    # ClientLimits' observer
+    def client_usage(self, label: str, images: int, usage: dict | None) -> None:
+        self.client_requests.labels(label).inc()
+        self.client_images.labels(label).inc(images)
+        for kind in ("input_tokens", "output_tokens"):
+            value = (usage or {}).get(kind)
+            if isinstance(value, int) and value > 0:
+                self.client_tokens.labels(label, kind.removesuffix("_tokens")).inc(value)
+
+    def client_refused(self, label: str, reason: str) -> None:
+        self.client_refused_total.labels(label, reason).inc()
 
     # UpstreamObserver
     def attempt(self, masked_key: str, outcome: str, seconds: float) -> None:

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# What the tests need from Debian, installed only when missing (make test runs this; CI
+# runs it as root on a clean machine). One `ensure <command> <debian-package>` per tool.
+set -euo pipefail
+
+missing=()
+
+ensure() {
+    local command="$1" package="$2"
+    if ! command -v "$command" >/dev/null 2>&1; then
+        missing+=("$package")
+    fi
+}
+
+# The shared-state tests (tests/shared/, tests/integration/test_several_instances.py)
+# start a real Redis on a loopback port.
+ensure redis-server redis-server
+
+if [ "${#missing[@]}" -eq 0 ]; then
+    exit 0
+fi
+sudo=()
+if [ "$(id -u)" -ne 0 ]; then
+    sudo=(sudo)
+fi
+echo "test-deps: installing ${missing[*]}" >&2
+# Wait for another apt run (a parallel job) rather than fail on its lock.
+lock=(-o DPkg::Lock::Timeout=600)
+"${sudo[@]}" apt-get "${lock[@]}" update -qq
+DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get "${lock[@]}" install -y -qq \
+    --no-install-recommends \
+    "${missing[@]}" >/dev/null
