@@ -6,10 +6,10 @@ import responses
 
 from app.config import Settings
 from app.key_pool import KeyPool, KeyState
-from app.keys.reprobe import Reprober, native_root
+from app.keys.reprobe import Reprober
 from tests.conftest import BASE, KEYS
 
-MODEL_URL = "https://gemini.test/v1beta/models/gemini-2.5-flash-image"
+MODEL_URL = "https://gemini.test/v1beta/models/gemini-nano-banana-2.1"
 SERVICE_DISABLED = ("SERVICE_DISABLED: Generative Language API has not been used in project "
                     "123 before or it is disabled.")
 
@@ -35,9 +35,8 @@ def reprober(pool, clock=None, spawned=None, interval="600"):
                     spawn=(spawned.append if spawned is not None else lambda target: target()))
 
 
-def test_native_root_drops_the_openai_suffix():
-    assert native_root("https://g.test/v1beta/openai") == "https://g.test/v1beta"
-    assert native_root("https://g.test/v1beta/") == "https://g.test/v1beta"
+def test_the_probe_goes_to_the_native_root_even_from_the_seed_url():
+    assert reprober(KeyPool(KEYS)).url == MODEL_URL  # BASE ends in /openai
 
 
 def test_a_healed_key_returns_and_a_still_refused_one_stays(upstream):
@@ -45,7 +44,7 @@ def test_a_healed_key_returns_and_a_still_refused_one_stays(upstream):
     pool.disable(KEYS[0], SERVICE_DISABLED)
     pool.disable(KEYS[1], "BILLING_DISABLED: billing account closed")
     upstream.get(MODEL_URL, match=[responses.matchers.header_matcher(
-        {"x-goog-api-key": KEYS[0]})], json={"name": "models/gemini-2.5-flash-image"})
+        {"x-goog-api-key": KEYS[0]})], json={"name": "models/gemini-nano-banana-2.1"})
     upstream.get(MODEL_URL, match=[responses.matchers.header_matcher(
         {"x-goog-api-key": KEYS[1]})], status=403, json={"error": {"code": 403}})
     assert reprober(pool).run_once() == ["…0001"]

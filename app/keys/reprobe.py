@@ -1,6 +1,6 @@
 """Bring back keys that left rotation for reasons that heal (billing, API enablement,
 region, project denied): every KEY_REPROBE_INTERVAL seconds, one cheap authenticated
-``GET {native root}/models/{DEFAULT_MODEL}`` per such key; a 200 puts it back.
+``GET {root}/models/{DEFAULT_MODEL}`` per such key; a 200 puts it back.
 
 Invalid, expired, leaked or suspended keys, and keys an admin disabled, are never probed:
 only an admin brings them back. A round starts when a request (any route, /readyz
@@ -27,11 +27,6 @@ log = logging.getLogger("gateway.keys")
 PROBE_READ_TIMEOUT = 15.0
 
 
-def native_root(base_url: str) -> str:
-    """GEMINI_BASE_URL without the OpenAI-compatibility suffix: ``…/v1beta``."""
-    return base_url.rstrip("/").removesuffix("/openai")
-
-
 def _in_background(target: Callable[[], object]) -> None:
     # A greenlet under gunicorn's gevent worker (threading is patched there).
     threading.Thread(target=target, name="key-reprobe", daemon=True).start()
@@ -46,7 +41,8 @@ class Reprober:
         self.session = session
         self.link = link
         self.interval = settings.key_reprobe_interval
-        self.url = f"{native_root(settings.gemini_base_url)}/models/{settings.default_model}"
+        self.url = f"{settings.upstream_root}/models/{settings.default_model}"
+        self._native = settings.upstream_api == "gemini"
         self.timeout = (settings.upstream_connect_timeout, PROBE_READ_TIMEOUT)
         self._monotonic = monotonic
         self._spawn = spawn
@@ -103,8 +99,11 @@ class Reprober:
 
     def _probe(self, key: str) -> int | str:
         try:
-            response = self.session.get(self.url, headers={"x-goog-api-key": key},
-                                        allow_redirects=False, timeout=self.timeout)
+            # The key as each API wants it: a header, never the URL.
+            headers = ({"x-goog-api-key": key} if self._native
+                       else {"Authorization": f"Bearer {key}"})
+            response = self.session.get(self.url, headers=headers, allow_redirects=False,
+                                        timeout=self.timeout)
         except requests.RequestException as exc:
             return type(exc).__name__
         response.close()
