@@ -1,11 +1,12 @@
 # make run   serve the gateway on $PORT (8000); offline demo upstream when no keys are set
 # make test  lint and run the whole test suite
 # make bench the benchmark (not part of make test); BENCH_QUICK=1 for a short check run
+# make bench-redis  S4 with and without REDIS_URL
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench bench-redis clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +30,8 @@ run: $(VENV)/.runtime
 lint: $(VENV)/.test
 	$(PY) -m ruff check .
 
-# scripts/test-deps.sh installs what the tests need from Debian (chromium) when missing.
+# scripts/test-deps.sh installs what the tests need from Debian (redis-server,
+# chromium) when missing.
 test: lint
 	bash scripts/test-deps.sh
 	$(PY) -m pytest
@@ -38,6 +40,11 @@ test: lint
 bench: $(VENV)/.bench
 	bash bench/install-tools.sh
 	$(PY) -m bench $(if $(BENCH_QUICK),--quick) $(BENCH_ARGS)
+
+# S4 with and without REDIS_URL (issue 12), redis-server installed when missing: 3 minutes.
+bench-redis: $(VENV)/.bench
+	bash bench/install-tools.sh
+	$(PY) -m bench.redis_compare $(if $(BENCH_QUICK),--quick)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

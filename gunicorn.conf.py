@@ -59,8 +59,9 @@ else:
 _host = _settings.bind_host
 bind = [f"[{_host}]:{_settings.port}" if ":" in _host else f"{_host}:{_settings.port}"]
 worker_class = "gevent"
-# Heroku sets WEB_CONCURRENCY by dyno size. Each worker has its own key pool and its own
-# MAX_CONCURRENT slots: the gateway-wide cap is workers x MAX_CONCURRENT.
+# Heroku sets WEB_CONCURRENCY by dyno size. Without REDIS_URL each worker has its own key
+# pool and its own MAX_CONCURRENT slots: the gateway-wide cap is workers x MAX_CONCURRENT.
+# With REDIS_URL they share one view and one cap (each worker connects after the fork).
 workers = int(_web_concurrency)
 # Waiting clients cost a greenlet each, not a thread: allow thousands.
 worker_connections = 4000
@@ -90,10 +91,12 @@ def when_ready(server):
     s = _settings
     server.log.info(
         "gemini-image-gateway starting on %s: %d Gemini key(s), client auth %s, "
-        "%d worker(s) x MAX_CONCURRENT %d",
+        "%d worker(s), %s",
         addresses, len(s.gemini_api_keys),
         f"ON ({len(s.proxy_auth_keys)} token(s))" if s.auth_enabled else "OFF",
-        workers, s.max_concurrent,
+        workers,
+        f"state shared through Redis, MAX_CONCURRENT {s.max_concurrent} for the deployment"
+        if s.redis_url else f"per-process state, MAX_CONCURRENT {s.max_concurrent} a worker",
     )
     if s.upstream_api == "gemini" and s.upstream_root != s.gemini_base_url:
         server.log.info(

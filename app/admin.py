@@ -1,5 +1,6 @@
-"""Key status and traffic for operators: ``/admin/keys`` and ``/admin/stats``, behind
-``ADMIN_TOKEN`` (404 when unset)."""
+"""Key status, usage and traffic for operators: ``/admin/keys``, ``/admin/usage`` and
+``/admin/stats``, behind ``ADMIN_TOKEN`` (404 when unset). With REDIS_URL keys and usage
+show, and act on, the whole deployment; without it, the worker that answers."""
 
 from __future__ import annotations
 
@@ -30,17 +31,35 @@ def require_admin_token():
 
 @bp.get("/keys")
 def list_keys():
-    """Every key as this worker sees it, masked."""
-    views = [_public(view) for view in current_app.extensions["gateway"].pool.snapshot()]
-    return jsonify({"object": "list", "worker_pid": os.getpid(), "data": views})
+    """Every key, masked: as the deployment sees it (Redis) or as this worker does."""
+    gateway = current_app.extensions["gateway"]
+    views = [_public(view) for view in gateway.pool.snapshot()]
+    return jsonify({"object": "list", "worker_pid": os.getpid(), "scope": _scope(gateway),
+                    "data": views})
 
 
 @bp.post("/keys/<masked>/enable")
 def enable_key(masked: str):
     """Put a key back in rotation (billing fixed, say) without a restart."""
+    return _act_on(masked, lambda pool, wanted: pool.enable(wanted))
+
+
+@bp.post("/keys/<masked>/disable")
+def disable_key(masked: str):
+    """Take a key out of rotation until an admin enables it (it is never re-probed)."""
+    return _act_on(masked, lambda pool, wanted: pool.disable_masked(wanted))
+
+
+@bp.get("/usage")
+def usage():
+    """Requests, images and Gemini tokens per client (masked token) and per key (masked)."""
+    return jsonify(current_app.extensions["gateway"].clients.report())
+
+
+def _act_on(masked: str, action):
     pool = current_app.extensions["gateway"].pool
     wanted = masked if masked.startswith("…") else "…" + masked
-    if not pool.enable(wanted):
+    if not action(pool, wanted):
         raise KeyNotFound(f"No key shown as {wanted!r}; GET /admin/keys lists them.")
     (view,) = [_public(v) for v in pool.snapshot() if v["key"] == wanted][:1]
     return jsonify(view)
@@ -55,6 +74,12 @@ def stats():
 
 # Gemini's words, kept for the operator: long enough to read, never a page of them.
 MAX_REASON_CHARACTERS = 500
+
+
+def _scope(gateway) -> str:
+    if gateway.redis is None or gateway.redis.degraded_reason is not None:
+        return "worker"
+    return "deployment"
 
 
 def _public(view: dict) -> dict:

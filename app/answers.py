@@ -111,6 +111,7 @@ class ImagesBody:
     def __init__(self, created: int, sources: list, fields: dict,
                  on_close: list | None = None) -> None:
         self.images = len(sources)
+        self.usage = fields.get("usage")  # for the client's usage record
         self._pieces: list = [b'{"created":%d,"data":[' % created]
         for index, (image, revised) in enumerate(sources):
             self._pieces.append(b'%s{"b64_json":"' % (b"," if index else b""))

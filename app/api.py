@@ -21,18 +21,21 @@ log = logging.getLogger("gateway.api")
 @bp.post("/images/generations")
 def generate_images():
     gateway = current_app.extensions["gateway"]
-    gateway.tokens.check_header(request.headers.get("Authorization"))
+    caller = gateway.tokens.check_header(request.headers.get("Authorization"))
     image_request = parse_image_request(_json_body(), gateway.settings.default_model)
+    gateway.clients.check(caller)  # CLIENT_RATE_LIMIT, CLIENT_IMAGE_QUOTA
     g.prompt = image_request.prompt
     if image_request.dropped:
         log.debug("ignored parameters: %s", ", ".join(image_request.dropped))
     answer = gateway.images.generate(
         image_request, g.trace, client_gone=disconnect_check(request.environ)
     )
+    trace = g.trace
     if isinstance(answer, ImagesBody):
         # Not direct_passthrough, for the same reason as below: close() must run.
         response = Response(answer, content_type="application/json")
         response.content_length = answer.content_length
+        gateway.clients.record(caller, answer.images, answer.usage, key=trace.key)
         return response
     if isinstance(answer, RelayedBody):
         # Large answers pass through as they arrive, already in OpenAI's shape.
@@ -41,9 +44,13 @@ def generate_images():
         response = Response(answer, content_type="application/json")
         if answer.content_length is not None:
             response.content_length = answer.content_length
+        # The images are counted as the relay ends.
+        response.call_on_close(
+            lambda: gateway.clients.record(caller, trace.images or 0, None, key=trace.key))
         return response
     if answer.images < image_request.n:
         log.info("Gemini returned %d of %d images asked for", answer.images, image_request.n)
+    gateway.clients.record(caller, answer.images, None, key=trace.key)
     return Response(answer.body, content_type="application/json")
 
 

@@ -60,6 +60,14 @@ class Settings:
     upstream_api: str = "gemini"
     models_file: str | None = None
     model_aliases: tuple[tuple[str, str], ...] = ()
+    host: str | None = None
+    allow_open: bool = False
+    # Shared state (issue 12): unset = each worker keeps its own, as before.
+    redis_url: str | None = field(default=None, repr=False)
+    redis_prefix: str = "gateway:"
+    client_rate_limit: int = 0  # requests per minute per client token, 0 = off
+    client_image_quota: int = 0  # images per UTC day per client token, 0 = off
+    key_reprobe_interval: float = 600.0  # seconds, 0 = never re-probe
     playground: bool | None = None  # None: on in demo mode and behind client tokens
 
     @property
@@ -69,8 +77,6 @@ class Settings:
         if self.upstream_api == "gemini":
             return self.gemini_base_url.removesuffix(COMPAT_SUFFIX)
         return self.gemini_base_url
-    host: str | None = None
-    allow_open: bool = False
 
     @property
     def playground_enabled(self) -> bool:
@@ -100,7 +106,9 @@ class Settings:
     def secrets(self) -> tuple[str, ...]:
         """Every value that must never be printed."""
         admin = (self.admin_token,) if self.admin_token else ()
-        return self.gemini_api_keys + self.proxy_auth_keys + admin
+        # A Redis URL with a password is a secret as a whole.
+        redis = (self.redis_url,) if self.redis_url and "@" in self.redis_url else ()
+        return self.gemini_api_keys + self.proxy_auth_keys + admin + redis
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -269,6 +277,21 @@ def _host(name: str, raw: str) -> str:
     return raw
 
 
+def _redis_url(name: str, raw: str) -> str:
+    if not raw.startswith(("redis://", "rediss://", "unix://")) or any(ch.isspace() for ch in raw):
+        # The value may hold a password: never echo it.
+        raise ConfigError(f"{name} must be a redis://, rediss:// or unix:// URL")
+    return raw
+
+
+def _redis_prefix(name: str, raw: str) -> str:
+    if len(raw) > 64 or not all(ch.isalnum() or ch in ":_.-" for ch in raw):
+        raise ConfigError(
+            f"{name} must be up to 64 letters, digits or ':_.-' (such as 'gateway:'), got {raw!r}"
+        )
+    return raw
+
+
 def _boolean(name: str, raw: str) -> bool:
     lowered = raw.lower()
     if lowered in ("1", "true", "yes", "on"):
@@ -309,6 +332,12 @@ _PARSERS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     # Where to listen (issue 11): loopback unless client tokens are set or this is meant.
     "HOST": ("host", _host),
     "ALLOW_OPEN": ("allow_open", _boolean),
+    # Issue 12: shared state, client limits and key re-probing.
+    "REDIS_URL": ("redis_url", _redis_url),
+    "REDIS_PREFIX": ("redis_prefix", _redis_prefix),
+    "CLIENT_RATE_LIMIT": ("client_rate_limit", _integer(0, 1_000_000)),
+    "CLIENT_IMAGE_QUOTA": ("client_image_quota", _integer(0, 100_000_000)),
+    "KEY_REPROBE_INTERVAL": ("key_reprobe_interval", _seconds(0, 86400)),
     # Issue 13: the browser playground at GET /.
     "PLAYGROUND": ("playground", _boolean),
 }

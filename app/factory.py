@@ -10,6 +10,7 @@ from flask import Flask
 
 from . import admin, api, probes, request_lifecycle, web
 from .auth import TokenChecker
+from .client_limits import ClientLimits
 from .config import Settings
 from .cors import Cors
 from .error_handlers import register_error_handlers
@@ -18,12 +19,17 @@ from .gemini.models import ModelNames, ModelTable
 from .gemini.verdict import judge
 from .generation import ImageGenerator
 from .key_pool import KeyPool
+from .keys.redis_states import RedisStates
+from .keys.reprobe import Reprober
 from .logs import configure_logging, mask_gunicorn_output, route_through_gateway_handler
 from .metrics import Metrics
 from .models_catalog import ModelCatalog
 from .redaction import Redactor
+from .redis_link import RedisLink
 from .upstream import UpstreamClient, build_session
 from .upstream.client import BearerKey, GoogApiKey
+from .upstream.redis_slots import RedisSlots
+from .upstream.slots import LocalSlots, Slots
 
 __all__ = ["Gateway", "create_app"]
 
@@ -42,6 +48,9 @@ class Gateway:
     metrics: Metrics
     cors: Cors
     redact: Redactor
+    clients: ClientLimits
+    reprober: Reprober
+    redis: RedisLink | None = None
 
 
 def create_app(config: Settings | Mapping[str, str] | None = None) -> Flask:
@@ -67,12 +76,15 @@ def create_app(config: Settings | Mapping[str, str] | None = None) -> Flask:
     session = build_session(settings)
     if settings.demo:
         session.mount(DEMO_ROOT, DemoUpstreamAdapter(table))
-    pool = KeyPool(settings.gemini_api_keys)
+    link = RedisLink(settings.redis_url, settings.redis_prefix) if settings.redis_url else None
+    pool = KeyPool(settings.gemini_api_keys,
+                   shared=RedisStates(link, settings.gemini_api_keys) if link else None)
     metrics = Metrics(pool)
     native = settings.upstream_api == "gemini"
     upstream = UpstreamClient(settings, pool, session, judge=judge, observer=metrics,
                               base_url=settings.upstream_root,
-                              auth=GoogApiKey if native else BearerKey)
+                              auth=GoogApiKey if native else BearerKey,
+                              slots=_slots(settings, link))
     names = ModelNames(settings.default_model, settings.model_aliases)
     app.extensions["gateway"] = Gateway(
         settings=settings,
@@ -86,10 +98,26 @@ def create_app(config: Settings | Mapping[str, str] | None = None) -> Flask:
         metrics=metrics,
         cors=Cors(settings.cors_origins),
         redact=Redactor(settings.secrets),
+        clients=ClientLimits(settings.client_rate_limit, settings.client_image_quota, link,
+                             observer=metrics),
+        reprober=Reprober(pool, session, settings, link),
+        redis=link,
     )
 
     for blueprint in (api.bp, probes.bp, admin.bp, web.bp):
         app.register_blueprint(blueprint)
     request_lifecycle.install(app)
     register_error_handlers(app)
+    app.before_request(app.extensions["gateway"].reprober.poke)
     return app
+
+
+# A lease outlives the longest call it can cover, so only a dead worker's lease expires.
+LEASE_MARGIN = 5.0
+
+
+def _slots(settings: Settings, link: RedisLink | None) -> Slots:
+    """MAX_CONCURRENT for the deployment with Redis, for this worker without."""
+    if link is None:
+        return LocalSlots(settings.max_concurrent)
+    return RedisSlots(link, settings.max_concurrent, settings.request_deadline + LEASE_MARGIN)

@@ -112,7 +112,6 @@ class ImageGenerator:
         for answer in answers:
             usage = add_usage(usage, openai_usage(answer.usage))
         trace.images = sum(len(a.images) for a in answers)
-        trace.usage = usage
         return Made(answers, plan, usage)
 
     def _scanner(self) -> SpoolingScanner:

@@ -2,61 +2,78 @@
 
 A key is ``active``, ``cooling`` until a time (it was rate limited) or
 ``out_of_rotation`` with a reason (invalid, blocked, leaked...). ``acquire`` hands
-out usable keys round robin; a lock guards the rotation index and the states, so
-one pool can serve every greenlet or thread of a worker.
+out usable keys round robin.
+
+The states live in this process (``MemoryStates``) and, with REDIS_URL, also in Redis
+(``RedisStates``), shared by every worker and instance. Every change is written to both;
+reads come from Redis while it answers and from this process's copy when it does not, so
+a Redis outage degrades the gateway to per-process key states instead of stopping it.
 """
 
 from __future__ import annotations
 
-import threading
+import contextlib
 import time
-from collections import Counter
 from collections.abc import Callable, Collection, Iterable
-from dataclasses import dataclass, field
-from enum import StrEnum
 
 from .errors import NoUsableKey, RateLimited
-from .redaction import mask
+from .keys.redis_states import RedisStates
+from .keys.states import KeyState, MemoryStates, Pick
+from .redaction import Redactor, mask
+from .redis_link import SharedStateUnavailable
+
+__all__ = ["KeyPool", "KeyState"]
+
+# Reasons a key may leave rotation and heal by itself (the project's billing or API
+# enablement fixed, a region rule lifted): these keys are re-probed. An invalid, expired,
+# leaked or suspended key, or one an admin disabled, stays out until an admin enables it.
+HEALABLE_MARKERS = ("SERVICE_DISABLED", "BILLING_DISABLED", "billing", "not available in your "
+                    "country", "location is not supported", "project has been denied",
+                    "denied access", "has not been used in project", "is disabled")
+_NEVER_HEALS = ("API_KEY_INVALID", "API_KEY_EXPIRED", "leaked", "suspended", "not valid",
+                "disabled by an admin")
+ADMIN_DISABLED = "disabled by an admin"
+# check_available trusts a shared key choice this recent instead of asking Redis again:
+# under load it saves a round trip per request; at worst a request that finds no key
+# after its queue wait gets the same 429 or 503 later.
+FRESH_CHOICE_SECONDS = 0.5
 
 
-class KeyState(StrEnum):
-    ACTIVE = "active"
-    COOLING = "cooling"
-    OUT_OF_ROTATION = "out_of_rotation"
-
-
-@dataclass
-class KeyRecord:
-    secret: str = field(repr=False)
-    masked: str
-    cooling_until: float | None = None
-    disabled_reason: str | None = None
-    requests: int = 0
-    successes: int = 0
-    failures: Counter = field(default_factory=Counter)
-    last_error: str | None = None
-    last_success_at: float | None = None
-
-    def state(self, now: float) -> KeyState:
-        if self.disabled_reason is not None:
-            return KeyState.OUT_OF_ROTATION
-        if self.cooling_until is not None and self.cooling_until > now:
-            return KeyState.COOLING
-        return KeyState.ACTIVE
+def is_healable(reason: str | None) -> bool:
+    if not reason:
+        return False
+    lowered = reason.lower()
+    if any(marker.lower() in lowered for marker in _NEVER_HEALS):
+        return False
+    return any(marker.lower() in lowered for marker in HEALABLE_MARKERS)
 
 
 class KeyPool:
-    def __init__(self, keys: Iterable[str], clock: Callable[[], float] = time.time) -> None:
-        self._records = [KeyRecord(secret=key, masked=mask(key)) for key in keys]
-        if not self._records:
+    def __init__(self, keys: Iterable[str], clock: Callable[[], float] = time.time,
+                 *, shared: RedisStates | None = None) -> None:
+        self._secrets = list(keys)
+        if not self._secrets:
             raise ValueError("a key pool needs at least one key")
-        self._by_secret = {record.secret: record for record in self._records}
+        self._index = {secret: i for i, secret in enumerate(self._secrets)}
+        self._masked = [mask(secret) for secret in self._secrets]
         self._clock = clock
-        self._next = 0
-        self._lock = threading.Lock()
+        self._local = MemoryStates(len(self._secrets))
+        self._shared = shared
+        self._shared_choice_at = -FRESH_CHOICE_SECONDS
+        # Gemini may quote a key in an error ("Consumer 'api_key:…' suspended"): errors are
+        # masked before they are stored, here or in Redis.
+        self._redact = Redactor(self._secrets)
 
     def __len__(self) -> int:
-        return len(self._records)
+        return len(self._secrets)
+
+    def __repr__(self) -> str:
+        shared = ", shared" if self._shared is not None else ""
+        return f"KeyPool([{', '.join(self._masked)}]{shared})"
+
+    @property
+    def shared(self) -> bool:
+        return self._shared is not None
 
     def acquire(self, exclude: Collection[str] = ()) -> str:
         """The next usable key not in ``exclude``, round robin.
@@ -65,93 +82,101 @@ class KeyPool:
         usable) when the keys left are cooling, ``NoUsableKey`` when every key is
         out of rotation.
         """
-        with self._lock:
-            now = self._clock()
-            count = len(self._records)
-            for offset in range(count):
-                index = (self._next + offset) % count
-                record = self._records[index]
-                if record.secret not in exclude and record.state(now) is KeyState.ACTIVE:
-                    self._next = index + 1
-                    record.requests += 1
-                    return record.secret
-            in_rotation = [r for r in self._records if r.disabled_reason is None]
-            if not in_rotation:
-                raise NoUsableKey(
-                    "No usable Gemini API key remains: every configured key was taken out of "
-                    "rotation (invalid, blocked or leaked). The operator must replace them."
-                )
-            waits = [r.cooling_until - now for r in in_rotation if r.state(now) is KeyState.COOLING]
-            retry_after = min(waits) if waits else 1.0
-            raise RateLimited(
-                "Every Gemini API key is rate limited right now; retry after the delay in "
-                "the Retry-After header.",
-                retry_after=retry_after,
+        excluded = {self._index[key] for key in exclude if key in self._index}
+        pick = self._pick(excluded, take=True)
+        if pick.index is not None:
+            return self._secrets[pick.index]
+        if pick.retry_after is None:
+            raise NoUsableKey(
+                "No usable Gemini API key remains: every configured key was taken out of "
+                "rotation (invalid, blocked or leaked). The operator must replace them."
             )
+        raise RateLimited(
+            "Every Gemini API key is rate limited right now; retry after the delay in "
+            "the Retry-After header.",
+            retry_after=pick.retry_after,
+        )
 
     def check_available(self) -> None:
         """Raise as ``acquire`` would, without taking a turn of the rotation."""
-        with self._lock:
-            now = self._clock()
-            if any(r.state(now) is KeyState.ACTIVE for r in self._records):
-                return
-        self.acquire()
+        if self._shared is not None and \
+                time.monotonic() - self._shared_choice_at < FRESH_CHOICE_SECONDS:
+            return
+        if self._pick(set(), take=False).index is None:
+            self.acquire()
 
     def cool(self, key: str, until: float, error: str) -> None:
-        with self._lock:
-            record = self._by_secret[key]
-            record.cooling_until = max(until, record.cooling_until or 0.0)
-            record.failures["rate_limited"] += 1
-            record.last_error = error
+        self._write("cool", self._index[key], until, self._redact(error))
 
     def disable(self, key: str, reason: str) -> None:
-        with self._lock:
-            record = self._by_secret[key]
-            record.disabled_reason = reason
-            record.failures["key_rejected"] += 1
-            record.last_error = reason
+        self._write("disable", self._index[key], self._redact(reason))
 
     def enable(self, masked: str) -> bool:
         """Put the key shown as ``masked`` back in rotation; False if there is none."""
-        with self._lock:
-            matches = [r for r in self._records if r.masked == masked]
-            for record in matches:
-                record.disabled_reason = None
-                record.cooling_until = None
-            return bool(matches)
+        matches = [i for i, shown in enumerate(self._masked) if shown == masked]
+        for index in matches:
+            self._write("enable", index)
+        return bool(matches)
+
+    def disable_masked(self, masked: str, reason: str = ADMIN_DISABLED) -> bool:
+        """Take the key shown as ``masked`` out of rotation; False if there is none."""
+        matches = [i for i, shown in enumerate(self._masked) if shown == masked]
+        for index in matches:
+            self._write("disable", index, reason)
+        return bool(matches)
+
+    def restore(self, key: str) -> None:
+        """Put ``key`` back in rotation (a re-probe found it healed)."""
+        self._write("enable", self._index[key])
 
     def record_success(self, key: str) -> None:
-        with self._lock:
-            record = self._by_secret[key]
-            record.successes += 1
-            record.last_success_at = self._clock()
+        self._write("record_success", self._index[key], self._clock())
 
     def record_failure(self, key: str, kind: str, error: str) -> None:
         """A failure that says nothing about the key (5xx, timeout, client's 4xx)."""
-        with self._lock:
-            record = self._by_secret[key]
-            record.failures[kind] += 1
-            record.last_error = error
+        self._write("record_failure", self._index[key], kind, self._redact(error))
 
     def state_of(self, key: str) -> KeyState:
-        with self._lock:
-            return self._by_secret[key].state(self._clock())
+        return KeyState(self._views()[self._index[key]]["state"])
 
     def snapshot(self) -> list[dict]:
         """Each key's public view: masked, never the key itself."""
-        with self._lock:
-            now = self._clock()
-            return [
-                {
-                    "key": r.masked,
-                    "state": r.state(now).value,
-                    "cooling_until": r.cooling_until if r.state(now) is KeyState.COOLING else None,
-                    "reason": r.disabled_reason,
-                    "requests": r.requests,
-                    "successes": r.successes,
-                    "failures": dict(r.failures),
-                    "last_error": r.last_error,
-                    "last_success_at": r.last_success_at,
-                }
-                for r in self._records
-            ]
+        return [{"key": shown, **view} for shown, view in zip(self._masked, self._views(),
+                                                                strict=True)]
+
+    def out_of_rotation(self) -> list[tuple[str, str]]:
+        """``(key, reason)`` of every key out of rotation (for the re-prober)."""
+        return [(secret, view["reason"]) for secret, view in zip(self._secrets, self._views(),
+                                                                 strict=True)
+                if view["state"] == KeyState.OUT_OF_ROTATION.value]
+
+    def _pick(self, excluded: set[int], *, take: bool) -> Pick:
+        now = self._clock()
+        if self._shared is not None:
+            try:
+                pick = self._shared.pick(excluded, now, take=take)
+            except SharedStateUnavailable:
+                pass
+            else:
+                if pick.index is not None:
+                    self._shared_choice_at = time.monotonic()
+                    if take:
+                        self._local.pick({i for i in range(len(self)) if i != pick.index}, now)
+                return pick
+        return self._local.pick(excluded, now, take=take)
+
+    def _views(self) -> list[dict]:
+        now = self._clock()
+        if self._shared is not None:
+            try:
+                return self._shared.views(now)
+            except SharedStateUnavailable:
+                pass
+        return self._local.views(now)
+
+    def _write(self, operation: str, *args) -> None:
+        getattr(self._local, operation)(*args)
+        if self._shared is not None:
+            # If Redis does not answer, RedisLink logs it and this process's copy carries on.
+            with contextlib.suppress(SharedStateUnavailable):
+                getattr(self._shared, operation)(*args)

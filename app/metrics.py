@@ -57,15 +57,35 @@ class Metrics(UpstreamObserver):
         self.queue_wait_seconds = Histogram(
             "gateway_queue_wait_seconds", "Time spent waiting for a concurrency slot.",
             buckets=QUEUE_BUCKETS, registry=r)
-        self.images = Counter(
-            "gateway_images", "Images delivered to clients.", registry=r)
-        self.tokens = Counter(
-            "gateway_tokens", "Gemini tokens used, as its usage reports them, by kind.",
-            ["kind"], registry=r)
         self.key_state = Gauge(
             "gateway_key_state", "1 for the state each key is in, as the reporting worker "
             "sees it.", ["key", "state"], registry=r, multiprocess_mode="liveall")
+        # Clients are labelled by masked token: as many values as PROXY_AUTH_KEYS holds.
+        self.client_requests = Counter(
+            "gateway_client_requests", "Answered image requests by client (masked token).",
+            ["client"], registry=r)
+        self.client_images = Counter(
+            "gateway_client_images", "Images delivered by client (masked token).",
+            ["client"], registry=r)
+        self.client_tokens = Counter(
+            "gateway_client_tokens", "Gemini tokens by client (masked token) and kind.",
+            ["client", "kind"], registry=r)
+        self.client_refused_total = Counter(
+            "gateway_client_refused", "Requests refused by a client limit, by reason.",
+            ["client", "reason"], registry=r)
         self.refresh_key_states()
+
+    # ClientLimits' observer
+    def client_usage(self, label: str, images: int, usage: dict | None) -> None:
+        self.client_requests.labels(label).inc()
+        self.client_images.labels(label).inc(images)
+        for kind in ("input_tokens", "output_tokens"):
+            value = (usage or {}).get(kind)
+            if isinstance(value, int) and value > 0:
+                self.client_tokens.labels(label, kind.removesuffix("_tokens")).inc(value)
+
+    def client_refused(self, label: str, reason: str) -> None:
+        self.client_refused_total.labels(label, reason).inc()
 
     # UpstreamObserver
     def attempt(self, masked_key: str, outcome: str, seconds: float) -> None:
@@ -85,14 +105,6 @@ class Metrics(UpstreamObserver):
         method = method if method in METHOD_LABELS else "OTHER"
         self.requests.labels(route, method, str(status)).inc()
         self.request_seconds.labels(route).observe(seconds)
-
-    def images_delivered(self, count: int) -> None:
-        self.images.inc(count)
-
-    def tokens_used(self, input_tokens: int, output_tokens: int) -> None:
-        """Called with an answer's ``usage``; the kind label has two values, never more."""
-        self.tokens.labels("input").inc(max(0, input_tokens))
-        self.tokens.labels("output").inc(max(0, output_tokens))
 
     def refresh_key_states(self) -> None:
         for view in self.pool.snapshot():

@@ -20,10 +20,17 @@ def healthz():
 @bp.get("/readyz")
 def readyz():
     """Ready while any key is in rotation: a cooling key comes back, and a client is
-    better served by our 429 than by a load balancer's 503."""
-    states = Counter(view["state"] for view in current_app.extensions["gateway"].pool.snapshot())
+    better served by our 429 than by a load balancer's 503. ``degraded`` (still 200) when
+    REDIS_URL is set but Redis does not answer: requests go on with per-process state."""
+    gateway = current_app.extensions["gateway"]
+    if gateway.redis is not None:
+        gateway.redis.ping()  # notices an outage, or the end of one, on its own
+    states = Counter(view["state"] for view in gateway.pool.snapshot())
     keys = {state: states.get(state, 0) for state in ("active", "cooling", "out_of_rotation")}
+    degraded = gateway.redis.degraded_reason if gateway.redis is not None else None
     if keys["active"] + keys["cooling"] > 0:
+        if degraded:
+            return jsonify({"status": "degraded", "reason": degraded, "keys": keys})
         return jsonify({"status": "ready", "keys": keys})
     response = jsonify({"status": "unready", "reason": "every Gemini API key is out of "
                         "rotation (invalid, blocked or leaked)", "keys": keys})

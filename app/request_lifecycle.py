@@ -58,11 +58,6 @@ def _finish(response: Response) -> Response:
         # Read now: a relayed answer counts its images as they pass.
         fields["key"], fields["images"] = trace.key, trace.images
         gateway.metrics.request_done(route, fields["method"], fields["status"], seconds)
-        if trace.images and fields["status"] < 400:
-            gateway.metrics.images_delivered(trace.images)
-        if trace.usage:  # spent upstream, whatever became of the answer
-            gateway.metrics.tokens_used(trace.usage.get("input_tokens", 0),
-                                        trace.usage.get("output_tokens", 0))
         fields["latency_ms"] = round(seconds * 1000, 1)
         access_log.log(level, _access_text(fields), extra={"request_id": request_id,
                                                            "access": fields})

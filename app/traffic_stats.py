@@ -2,7 +2,8 @@
 
 Totals and cumulative histogram buckets only: rates and percentiles need two readings, so
 the page derives them from the difference between polls. Every label here is bounded (route
-rules, methods, statuses, masked keys, outcomes), so the document stays small.
+rules, methods, statuses, masked keys, outcomes), so the document stays small; per-client
+series are summed, and /admin/usage has them one by one.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ from prometheus_client import CollectorRegistry
 REQUESTS = "gateway_requests_total"
 LATENCY = "gateway_request_duration_seconds"
 UPSTREAM = "gateway_upstream_attempts_total"
-IMAGES = "gateway_images_total"
-TOKENS = "gateway_tokens_total"
+# Per client (masked token, or "anonymous" on an open gateway): summed here, they are the
+# gateway's totals.
+IMAGES = "gateway_client_images_total"
+TOKENS = "gateway_client_tokens_total"
 
 
 def traffic_stats(registry: CollectorRegistry) -> dict:

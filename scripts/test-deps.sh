@@ -12,6 +12,9 @@ ensure() {
     fi
 }
 
+# The shared-state tests (tests/shared/, tests/integration/test_several_instances.py)
+# start a real Redis on a loopback port.
+ensure redis-server redis-server
 # The browser tests (tests/browser/) drive Debian's headless Chromium through its
 # chromedriver; selenium never downloads a browser.
 ensure chromium chromium

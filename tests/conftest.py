@@ -46,12 +46,19 @@ class ClosingClient(FlaskClient):
 
 @pytest.fixture
 def make_app():
+    built = []
+
     def make(**overrides):
         app = create_app(gateway_env(**overrides))
         app.test_client_class = ClosingClient
+        built.append(app)
         return app
 
-    return make
+    yield make
+    for app in built:  # an app with REDIS_URL holds pooled connections
+        link = app.extensions["gateway"].redis
+        if link is not None:
+            link.close()
 
 
 @pytest.fixture
@@ -67,3 +74,21 @@ def client(app):
 @pytest.fixture
 def auth():
     return {"Authorization": f"Bearer {TOKENS[0]}"}
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory):
+    """One redis-server for the session; tests keep apart with ``redis_prefix``."""
+    from tests.redis_server import RedisServer
+
+    server = RedisServer(tmp_path_factory.mktemp("redis")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_prefix(request):
+    """A REDIS_PREFIX no other test uses."""
+    import uuid
+
+    return f"test-{uuid.uuid4().hex[:8]}:"

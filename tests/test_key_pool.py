@@ -103,5 +103,5 @@ def test_snapshot_is_masked_and_counts(clock):
     pool.record_failure("AIzaVerySecretKey9876", "upstream_5xx", "HTTP 503")
     (view,) = pool.snapshot()
     assert view["key"] == "…9876"
-    assert "AIzaVerySecretKey9876" not in repr(pool.snapshot()) + repr(pool._records)
+    assert "AIzaVerySecretKey9876" not in repr(pool.snapshot()) + repr(pool)
     assert (view["requests"], view["successes"], view["failures"]) == (1, 1, {"upstream_5xx": 1})

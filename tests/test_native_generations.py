@@ -464,3 +464,15 @@ def test_log_lines_of_each_parallel_call_carry_the_request_id(native, auth, upst
     assert response.status_code == 200
     lines = [line for line in capsys.readouterr().err.splitlines() if "rate limited" in line]
     assert lines and all("[trace-me-123]" in line for line in lines)
+
+
+def test_gemini_usage_is_recorded_for_the_client_and_the_key(native, auth, upstream):
+    client = native(ADMIN_TOKEN="admin-token-0123456789")
+    upstream.post(generate_url(), json=answer())
+    assert post(client, auth, {"prompt": "x", "n": 2}).status_code == 200
+    usage = client.get("/admin/usage",
+                       headers={"Authorization": "Bearer admin-token-0123456789"}).get_json()
+    (counts,) = usage["clients"].values()  # one client asked: its token, masked
+    assert counts["images"] == 2 and counts["total_tokens"] == 2 * 1396
+    assert TOKENS[0] not in json.dumps(usage)
+    assert sum(c["total_tokens"] for c in usage["keys"].values()) == 2 * 1396

@@ -183,9 +183,12 @@ def test_stats_count_the_tokens_gemini_reports(make_app):
     assert stats["images"] == 3
 
 
-def test_stats_add_up_tokens_by_kind(make_app):
+def test_stats_sum_images_and_tokens_over_clients(make_app):
     app = make_app(ADMIN_TOKEN=ADMIN)
-    app.extensions["gateway"].metrics.tokens_used(12, 1120)
-    app.extensions["gateway"].metrics.tokens_used(8, 1680)
+    metrics = app.extensions["gateway"].metrics
+    metrics.client_usage("…-xyz", 1, {"input_tokens": 12, "output_tokens": 1120})
+    metrics.client_usage("…-abc", 2, {"input_tokens": 8, "output_tokens": 1680})
+    metrics.client_usage("anonymous", 1, None)
     stats = app.test_client().get("/admin/stats", headers=ADMIN_AUTH).get_json()
     assert stats["tokens"] == {"input": 20, "output": 2800}
+    assert stats["images"] == 4

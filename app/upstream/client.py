@@ -104,7 +104,6 @@ class UpstreamTrace:
     attempts: int = 0
     key: str | None = None  # masked: the last key used
     images: int | None = None
-    usage: dict | None = None  # OpenAI-shaped usage summed over the calls, when Gemini said
 
 
 class BearerKey(requests.auth.AuthBase):

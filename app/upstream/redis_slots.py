@@ -1,0 +1,139 @@
+"""Concurrency slots shared through Redis: MAX_CONCURRENT for the whole deployment.
+
+A lease is a member of a sorted set scored by when it expires (Redis's own clock), so a
+worker killed with SIGKILL holds its slots no longer than ``lease_seconds``, which the
+factory sets above REQUEST_DEADLINE. Waiters queue in arrival order: one Lua script
+takes a slot only for a waiter among the first ``free`` in the queue, so a newcomer never
+overtakes an older waiter, and a waiter that stops asking (its process died) leaves the
+queue after ``WAITER_SECONDS``. Waiting is a poll, faster near the head of the queue, and
+never longer than the caller's timeout (QUEUE_TIMEOUT).
+
+When Redis does not answer, slots come from this process (``LocalSlots``): the cap is
+then per worker again until Redis is back.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..redis_link import RedisLink, SharedStateUnavailable
+from .slots import LocalSlots
+
+# Seconds a queued waiter stays in the queue without asking again.
+WAITER_SECONDS = 2.0
+POLL_MIN = 0.005
+POLL_MAX = 0.1
+
+# KEYS: leases, queue (by ticket), waiters (by expiry), ticket counter.
+# ARGV: waiter id, cap, lease seconds, waiter seconds.
+# Returns {1} when the lease is taken, else {0, places between the waiter and a slot}.
+_TAKE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local gone = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now, 'LIMIT', 0, 200)
+if #gone > 0 then
+  redis.call('ZREM', KEYS[2], unpack(gone))
+  redis.call('ZREM', KEYS[3], unpack(gone))
+end
+if not redis.call('ZSCORE', KEYS[2], ARGV[1]) then
+  redis.call('ZADD', KEYS[2], redis.call('INCR', KEYS[4]), ARGV[1])
+end
+local free = tonumber(ARGV[2]) - redis.call('ZCARD', KEYS[1])
+local rank = redis.call('ZRANK', KEYS[2], ARGV[1])
+if rank < free then
+  redis.call('ZREM', KEYS[2], ARGV[1])
+  redis.call('ZREM', KEYS[3], ARGV[1])
+  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
+  return {1}
+end
+redis.call('ZADD', KEYS[3], now + tonumber(ARGV[4]), ARGV[1])
+return {0, rank - math.max(free, 0) + 1}
+"""
+
+
+@dataclass(frozen=True)
+class RedisLease:
+    id: str
+
+
+@dataclass(frozen=True)
+class LocalLease:
+    pass
+
+
+class RedisSlots:
+    def __init__(self, link: RedisLink, limit: int, lease_seconds: float, *,
+                 monotonic: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.limit = limit
+        self.lease_seconds = lease_seconds
+        self.link = link
+        self.local = LocalSlots(limit)
+        self._monotonic = monotonic
+        self._sleep = sleep
+        self._leases = link.key("slots", "leases")
+        self._queue = link.key("slots", "queue")
+        self._waiters = link.key("slots", "waiters")
+        self._tickets = link.key("slots", "tickets")
+        self._take = link.script(_TAKE)
+
+    def acquire(self, timeout: float) -> object | None:
+        deadline = self._monotonic() + timeout
+        waiter = uuid.uuid4().hex
+        while True:
+            try:
+                taken, behind = self._try(waiter)
+            except SharedStateUnavailable:
+                self._leave_queue(waiter)
+                left = max(0.0, deadline - self._monotonic())
+                return LocalLease() if self.local.acquire(left) else None
+            if taken:
+                return RedisLease(waiter)
+            left = deadline - self._monotonic()
+            if left <= 0:
+                self._leave_queue(waiter)
+                return None
+            pause = min(POLL_MAX, POLL_MIN * behind) * random.uniform(0.8, 1.2)  # noqa: S311
+            self._sleep(min(pause, left))
+
+    def release(self, lease: object) -> None:
+        if isinstance(lease, LocalLease):
+            self.local.release(lease)
+            return
+        assert isinstance(lease, RedisLease)
+        # At once, not with the next flush: at the cap a waiter is polling for this slot.
+        # If Redis does not answer, the lease expires by itself within lease_seconds.
+        self.link.attempt(lambda client: client.zrem(self._leases, lease.id))
+
+    def in_use(self) -> int:
+        """Leases held now across the deployment (expired ones excluded)."""
+        self.link.flush()
+
+        def count(client):
+            now = client.time()
+            return client.zcount(self._leases, now[0] + now[1] / 1e6, "+inf")
+
+        return int(self.link.run(count))
+
+    def _try(self, waiter: str) -> tuple[bool, int]:
+        result = self.link.run(lambda _: self._take(
+            keys=[self._leases, self._queue, self._waiters, self._tickets],
+            args=[waiter, self.limit, repr(self.lease_seconds), repr(WAITER_SECONDS)]))
+        if int(result[0]) == 1:
+            return True, 0
+        return False, max(1, int(result[1]))
+
+    def _leave_queue(self, waiter: str) -> None:
+        def leave(client):
+            with client.pipeline(transaction=True) as pipe:
+                pipe.zrem(self._queue, waiter)
+                pipe.zrem(self._waiters, waiter)
+                pipe.execute()
+
+        # If Redis does not answer, the waiter leaves the queue by itself (WAITER_SECONDS).
+        self.link.attempt(leave)
