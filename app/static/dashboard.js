@@ -269,7 +269,8 @@
     const tokens = delta || latest;
     $("stat-tokens").textContent = latest.tokens ? count(tokens.tokens) : "–";
     $("stat-tokens-note").textContent = latest.tokens
-      ? count(tokens.tokensIn) + " in, " + count(tokens.tokensOut) + " out"
+      ? count(tokens.tokensIn) + " in, " + count(tokens.tokensOut) + " out" +
+        (delta ? ", last " + span(elapsed) + " · " + count(latest.tokens) + " since start" : "")
       : "none reported by Gemini yet";
 
     const mix = Object.entries(view.byStatus).filter(([, n]) => n > 0).sort();
