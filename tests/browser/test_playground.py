@@ -236,8 +236,9 @@ def test_the_painted_mask_is_transparent_where_painted(page, tmp_path):
     assert "held by the test" in driver.find_element(By.ID, "edit-error").text
 
 
-@pytest.mark.skipif(not has_edits_route(), reason="needs POST /v1/images/edits (issue 9)")
 def test_draw_a_mask_and_edit(page, tmp_path):
+    if not has_edits_route():  # asked at run time: building an app at collection would
+        pytest.skip("needs POST /v1/images/edits (issue 9)")  # reconfigure logging early
     driver = page("/")
     enter_token(driver, TOKEN)
     choose_image(driver, tmp_path, 512, 512)
