@@ -1,4 +1,6 @@
 // The playground: generate and edit images through the gateway's own API, as any client would.
+// This file wires the page: token, tabs, options, requests. events.js reads streams,
+// mask.js is the brush, results.js shows what comes back.
 //
 // Requests ask for stream=true and read the answer with fetch + ReadableStream (EventSource can
 // neither POST nor send an Authorization header). A gateway that answers plain JSON instead is
@@ -6,7 +8,7 @@
 "use strict";
 
 (() => {
-  const { el, store, stored, errorFrom, apiError, networkError, showError, clearError } = Gateway;
+  const { el, store, stored, errorFrom, networkError, showError } = Gateway;
   const TOKEN = "gateway.clientToken";
   const tokenNeeded = document.body.dataset.tokenNeeded === "true";
   const $ = (id) => document.getElementById(id);
@@ -126,39 +128,7 @@
     return n;
   }
 
-  // ---- reading the answer: an event stream or one JSON document ----------------------------
-  // Calls onEvent(event) for each server-sent event's JSON; comments (": keep-alive") and the
-  // "[DONE]" marker are skipped.
-  async function readEventStream(response, onEvent) {
-    const reader = response.body.getReader();
-    const decoder = new TextDecoder();
-    let buffer = "";
-    for (;;) {
-      const { value, done } = await reader.read();
-      buffer += decoder.decode(value || new Uint8Array(), { stream: !done });
-      let boundary;
-      while ((boundary = buffer.search(/\r?\n\r?\n/)) !== -1) {
-        const block = buffer.slice(0, boundary);
-        buffer = buffer.slice(boundary).replace(/^\r?\n\r?\n/, "");
-        dispatch(block, onEvent);
-      }
-      if (done) break;
-    }
-    if (buffer.trim()) dispatch(buffer, onEvent);
-  }
-  function dispatch(block, onEvent) {
-    const data = [];
-    for (const line of block.split(/\r?\n/)) {
-      if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
-    }
-    if (!data.length) return;
-    const text = data.join("\n");
-    if (text === "[DONE]") return;
-    let event;
-    try { event = JSON.parse(text); } catch (e) { return; }
-    onEvent(event);
-  }
-
+  // ---- sending, and reading the answer: an event stream or one JSON document --------------
   // Sends the request and feeds a Run; resolves when the answer is complete. build(stream)
   // makes the request body; a gateway that refuses stream=true is asked again without it.
   async function send(run, url, build, headers) {
@@ -187,7 +157,7 @@
     const type = response.headers.get("Content-Type") || "";
     try {
       if (type.includes("text/event-stream")) {
-        await readEventStream(response, (event) => run.event(event));
+        await GatewayEvents.read(response, (event) => run.event(event));
       } else {
         run.answer(await response.json());
       }
@@ -196,162 +166,6 @@
       return run.fail(networkError(exc));
     }
     run.finish();
-  }
-
-  // ---- images -------------------------------------------------------------------------------
-  function formatOf(b64) {
-    if (b64.startsWith("iVBOR")) return "png";
-    if (b64.startsWith("/9j/")) return "jpeg";
-    if (b64.startsWith("UklGR")) return "webp";
-    if (b64.startsWith("R0lGOD")) return "gif";
-    return null;
-  }
-  function blobUrl(b64, format) {
-    const bytes = Uint8Array.from(atob(b64), (ch) => ch.charCodeAt(0));
-    return URL.createObjectURL(new Blob([bytes], { type: "image/" + (format || "png") }));
-  }
-  function frame(width, height) {
-    const box = el("div", { class: "frame waiting" });
-    if (width && height) box.style.aspectRatio = width + " / " + height;
-    return box;
-  }
-
-  // One image being made: its box, its drafts, then its final.
-  class Slot {
-    constructor(run, index, before) {
-      this.run = run;
-      this.index = index;
-      this.done = false;
-      this.frame = frame(run.width, run.height);
-      this.badge = el("span", { class: "badge", text: "Waiting" });
-      this.img = el("img", { alt: "", decoding: "async", hidden: true });
-      this.frame.append(this.badge, this.img);
-      this.meta = el("span", { class: "meta", text: "Image " + (index + 1) });
-      this.link = el("a", { class: "button small", hidden: true, text: "Download" });
-      const caption = el("figcaption", {}, this.meta, this.link);
-      let media = this.frame;
-      if (before) {
-        const original = frame(run.width, run.height);
-        original.classList.remove("waiting");
-        original.append(el("span", { class: "badge", text: "Before" }),
-          el("img", { src: before, alt: "The image before the edit" }));
-        media = el("div", { class: "pair" }, original, this.frame);
-      }
-      this.node = el("figure", { class: "result" }, media, caption);
-    }
-    draft(b64, number) {
-      if (this.done) return;
-      this.img.src = "data:image/" + (formatOf(b64) || "png") + ";base64," + b64;
-      this.img.className = "draft";
-      this.img.alt = "Draft " + number + " of image " + (this.index + 1);
-      this.img.hidden = false;
-      this.badge.textContent = "Draft " + number;
-    }
-    final(item, answer) {
-      this.done = true;
-      const seconds = (performance.now() - this.run.started) / 1000;
-      const b64 = item.b64_json;
-      const format = (answer.output_format || (b64 && formatOf(b64)) || "png").toLowerCase();
-      const src = b64 ? blobUrl(b64, format) : item.url;
-      const tokens = answer.usage && answer.usage.total_tokens;
-      this.img.className = "final";
-      this.img.hidden = false;
-      this.img.alt = this.run.prompt;
-      this.img.addEventListener("load", () => {
-        const width = this.img.naturalWidth, height = this.img.naturalHeight;
-        this.frame.classList.remove("waiting");
-        this.frame.style.aspectRatio = width + " / " + height;
-        const parts = [width + "×" + height, format.toUpperCase(), Gateway.seconds(seconds)];
-        if (tokens) parts.push(Gateway.count(tokens) + " tokens");
-        this.meta.textContent = parts.join(" · ");
-        this.link.href = src;
-        this.link.download = "image-" + Date.now() + "-" + (this.index + 1) + "." +
-          (format === "jpeg" ? "jpg" : format);
-        this.link.hidden = false;
-        addToGallery(src, width, height, format, this.run.prompt, this.link.download);
-      }, { once: true });
-      this.img.src = src;
-      this.badge.remove();
-    }
-    missing(reason) {
-      if (this.done) return;
-      this.done = true;
-      this.frame.classList.remove("waiting");
-      this.img.hidden = true;
-      this.badge.textContent = "No image";
-      this.meta.textContent = reason;
-    }
-  }
-
-  // One request: n slots, the stream's events or the JSON answer, the summary line.
-  class Run {
-    constructor(kind, prompt, n, size, before) {
-      this.kind = kind;
-      this.prompt = prompt;
-      this.width = size ? size.width : null;
-      this.height = size ? size.height : null;
-      this.started = performance.now();
-      this.abort = new AbortController();
-      this.error = null;
-      this.usage = null;
-      this.results = $(kind + "-results");
-      this.summary = $(kind + "-summary");
-      this.errorBox = $(kind + "-error");
-      clearError(this.errorBox);
-      this.slots = Array.from({ length: n }, (_, i) => new Slot(this, i, before));
-      this.results.replaceChildren(...this.slots.map((slot) => slot.node));
-      this.summary.textContent = "Working on " + n + (n === 1 ? " image…" : " images…");
-    }
-    slotFor(event) {
-      // OpenAI's events carry no image index; an index the server adds is used when present.
-      const index = event.image_index ?? event.index;
-      if (Number.isInteger(index) && this.slots[index]) return this.slots[index];
-      return this.slots.find((slot) => !slot.done) || null;
-    }
-    event(event) {
-      const type = String(event.type || "");
-      if (type === "error" || event.error) {
-        this.error = apiError(event.error || event, null);
-        return;
-      }
-      const slot = this.slotFor(event);
-      if (!slot) return;
-      if (type.endsWith(".partial_image") && event.b64_json) {
-        slot.draft(event.b64_json, (event.partial_image_index || 0) + 1);
-      } else if (type.endsWith(".completed")) {
-        if (event.usage) this.addUsage(event.usage);
-        slot.final(event, event);
-      }
-    }
-    answer(document) {
-      const data = Array.isArray(document.data) ? document.data : [];
-      if (document.usage) this.addUsage(document.usage);
-      const shared = Object.assign({}, document, { usage: null });
-      data.forEach((item, i) => { if (this.slots[i]) this.slots[i].final(item, shared); });
-    }
-    addUsage(usage) {
-      const total = this.usage || { input_tokens: 0, output_tokens: 0, total_tokens: 0 };
-      for (const name of Object.keys(total)) total[name] += Number(usage[name]) || 0;
-      this.usage = total;
-    }
-    fail(error) {
-      this.error = error;
-      this.finish();
-    }
-    finish() {
-      const seconds = (performance.now() - this.started) / 1000;
-      const made = this.slots.filter((slot) => slot.done).length;
-      for (const slot of this.slots) slot.missing(this.error ? "Not made" : "Gemini returned fewer images");
-      if (this.error) showError(this.errorBox, this.error);
-      if (this.error && made === 0) this.results.replaceChildren();
-      const parts = [made + (made === 1 ? " image" : " images") + " in " + Gateway.seconds(seconds)];
-      if (this.usage && this.usage.total_tokens) {
-        parts.push(Gateway.count(this.usage.total_tokens) + " tokens (" +
-          Gateway.count(this.usage.input_tokens) + " in, " +
-          Gateway.count(this.usage.output_tokens) + " out)");
-      }
-      this.summary.textContent = this.error && made === 0 ? "" : parts.join(" · ");
-    }
   }
 
   function busy(kind, run) {
@@ -391,7 +205,7 @@
       if (size) Object.assign(body, { aspect_ratio: size.ratio, image_size: size.tier });
       return JSON.stringify(body);
     };
-    const run = new Run("generate", prompt, n, size, null);
+    const run = new GatewayResults.Run("generate", prompt, n, size, null);
     busy("generate", run);
     try {
       await send(run, "/v1/images/generations", build, authHeaders({
@@ -414,10 +228,11 @@
   // ---- edit: images, mask, request ----------------------------------------------------------
   const editFiles = [];
   let firstImage = null; // {url, width, height}
-  let maskPainted = false;
-  let maskFile = null;
-  const base = $("mask-base");
-  const paint = $("mask-paint");
+  let maskFile = null; // an uploaded mask, used instead of the painted one
+  const brush = new MaskBrush($("mask-base"), $("mask-paint"), $("brush"), () => {
+    maskFile = null;
+    describeMask();
+  });
 
   function showThumbs() {
     const list = $("edit-thumbs");
@@ -441,7 +256,7 @@
   }
   function loadFirstImage() {
     const file = editFiles[0];
-    maskPainted = false;
+    brush.unload();
     if (!file) {
       firstImage = null;
       $("mask-stage").hidden = true;
@@ -451,12 +266,7 @@
     const image = new Image();
     image.onload = () => {
       firstImage = { url, width: image.naturalWidth, height: image.naturalHeight };
-      for (const canvas of [base, paint]) {
-        canvas.width = image.naturalWidth;
-        canvas.height = image.naturalHeight;
-      }
-      base.getContext("2d").drawImage(image, 0, 0);
-      paint.getContext("2d").clearRect(0, 0, paint.width, paint.height);
+      brush.load(image);
       $("mask-stage").hidden = false;
       describeMask();
     };
@@ -464,7 +274,7 @@
   }
   function describeMask() {
     $("mask-status").textContent = maskFile ? "Using the uploaded mask " + maskFile.name + "."
-      : maskPainted ? "Painted areas may change; the rest is kept."
+      : brush.painted ? "Painted areas may change; the rest is kept."
         : firstImage ? "No mask: the whole image may change." : "";
   }
 
@@ -484,45 +294,8 @@
     addFiles(event.dataTransfer.files);
   });
 
-  // Painting: pointer coordinates scaled to the image's own pixels, so the mask has exactly
-  // the first image's size (OpenAI's requirement).
-  let last = null;
-  function point(event) {
-    const rect = paint.getBoundingClientRect();
-    return { x: (event.clientX - rect.left) * (paint.width / rect.width),
-      y: (event.clientY - rect.top) * (paint.height / rect.height),
-      scale: paint.width / rect.width };
-  }
-  function stroke(from, to) {
-    const ctx = paint.getContext("2d");
-    ctx.strokeStyle = ctx.fillStyle = "rgb(70, 86, 232)";
-    ctx.lineCap = ctx.lineJoin = "round";
-    ctx.lineWidth = Number($("brush").value) * to.scale;
-    ctx.beginPath();
-    ctx.moveTo(from.x, from.y);
-    ctx.lineTo(to.x + 0.01, to.y);
-    ctx.stroke();
-  }
-  paint.addEventListener("pointerdown", (event) => {
-    if (!firstImage) return;
-    paint.setPointerCapture(event.pointerId);
-    last = point(event);
-    stroke(last, last);
-    maskPainted = true;
-    maskFile = null;
-    describeMask();
-  });
-  paint.addEventListener("pointermove", (event) => {
-    if (!last) return;
-    const next = point(event);
-    stroke(last, next);
-    last = next;
-  });
-  for (const end of ["pointerup", "pointercancel"]) paint.addEventListener(end, () => { last = null; });
-
   $("mask-clear").addEventListener("click", () => {
-    paint.getContext("2d").clearRect(0, 0, paint.width, paint.height);
-    maskPainted = false;
+    brush.clear();
     maskFile = null;
     describeMask();
   });
@@ -531,21 +304,6 @@
     event.target.value = "";
     describeMask();
   });
-
-  // The mask as a PNG: opaque where the image is kept, transparent where it was painted.
-  function maskBlob() {
-    return new Promise((resolve) => {
-      const out = document.createElement("canvas");
-      out.width = paint.width;
-      out.height = paint.height;
-      const ctx = out.getContext("2d");
-      ctx.fillStyle = "#000";
-      ctx.fillRect(0, 0, out.width, out.height);
-      ctx.globalCompositeOperation = "destination-out";
-      ctx.drawImage(paint, 0, 0);
-      out.toBlob(resolve, "image/png");
-    });
-  }
 
   async function edit(event) {
     event.preventDefault();
@@ -563,7 +321,7 @@
     if (missingToken("edit")) return;
     const n = clampN($("edit-n"));
     const size = chosenSize($("edit-ratio"), $("edit-tier"));
-    const mask = maskFile || (maskPainted ? await maskBlob() : null);
+    const mask = maskFile || (brush.painted ? await brush.blob() : null);
     const build = (stream) => {
       const form = new FormData();
       const field = editFiles.length === 1 ? "image" : "image[]";
@@ -584,7 +342,7 @@
       return form;
     };
     const shape = size || (firstImage && { width: firstImage.width, height: firstImage.height });
-    const run = new Run("edit", prompt, n, shape, firstImage && firstImage.url);
+    const run = new GatewayResults.Run("edit", prompt, n, shape, firstImage && firstImage.url);
     busy("edit", run);
     try {
       // No Content-Type: the browser writes the multipart boundary itself.
@@ -595,18 +353,6 @@
     }
   }
   $("edit-form").addEventListener("submit", edit);
-
-  // ---- gallery ------------------------------------------------------------------------------
-  function addToGallery(src, width, height, format, prompt, filename) {
-    $("gallery-empty").hidden = true;
-    const link = el("a", { class: "thumb", href: src, download: filename,
-      title: "Download " + prompt }, el("img", { src, alt: prompt, loading: "lazy" }));
-    const download = el("a", { href: src, download: filename, text: "↓ Save",
-      "aria-label": "Download " + width + "×" + height + " " + format.toUpperCase() });
-    const row = el("div", { class: "row" },
-      el("span", { text: width + "×" + height + " · " + format.toUpperCase() }), download);
-    $("gallery").prepend(el("li", {}, link, row));
-  }
 
   showTokenState();
   loadModels();
