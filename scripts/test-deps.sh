@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # What the tests need from Debian, installed only when missing (make test runs this; CI
-# runs it as root on a clean machine). One `ensure <command> <debian-package>` per tool.
+# runs it as root on a clean machine). One `ensure <command> <debian-package...>` per tool.
 set -euo pipefail
 
 missing=()
 
 ensure() {
-    local command="$1" package="$2"
+    local command="$1"
+    shift
     if ! command -v "$command" >/dev/null 2>&1; then
-        missing+=("$package")
+        missing+=("$@")
     fi
 }
 
@@ -17,7 +18,9 @@ ensure() {
 ensure redis-server redis-server
 # The browser tests (tests/browser/) drive Debian's headless Chromium through its
 # chromedriver; selenium never downloads a browser.
-ensure chromium chromium
+# Fonts: --no-install-recommends leaves Chromium without any, and text would lay out
+# as nothing (the pages' tests read what a person would see).
+ensure chromium chromium fonts-liberation
 ensure chromedriver chromium-driver
 
 if [ "${#missing[@]}" -eq 0 ]; then
