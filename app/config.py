@@ -53,6 +53,8 @@ class Settings:
     upstream_api: str = "gemini"
     models_file: str | None = None
     model_aliases: tuple[tuple[str, str], ...] = ()
+    max_image_bytes: int = 20 * MIB
+    max_edit_body_bytes: int = 64 * MIB
 
     @property
     def upstream_root(self) -> str:
@@ -255,6 +257,9 @@ _PARSERS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "UPSTREAM_API": ("upstream_api", _upstream_api),
     "MODELS_FILE": ("models_file", _models_file),
     "MODEL_ALIASES": ("model_aliases", _aliases),
+    # Edits and variations (issue 9): limits for those routes only.
+    "MAX_IMAGE_BYTES": ("max_image_bytes", _integer(1024, 1024 * MIB)),
+    "MAX_EDIT_BODY_BYTES": ("max_edit_body_bytes", _integer(1024, 4096 * MIB)),
 }
 
 VARIABLES = tuple(_PARSERS)

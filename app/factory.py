@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 
 from flask import Flask
 
-from . import admin, api, probes, request_lifecycle
+from . import admin, api, edits, probes, request_lifecycle
 from .auth import TokenChecker
 from .config import Settings
 from .cors import Cors
@@ -86,7 +86,7 @@ def create_app(config: Settings | Mapping[str, str] | None = None) -> Flask:
         redact=Redactor(settings.secrets),
     )
 
-    for blueprint in (api.bp, probes.bp, admin.bp):
+    for blueprint in (api.bp, edits.bp, probes.bp, admin.bp):
         app.register_blueprint(blueprint)
     request_lifecycle.install(app)
     register_error_handlers(app)
