@@ -44,6 +44,7 @@ class SpooledBody:
         except BaseException:
             body.close()
             raise
+        body._file.flush()  # readers use os.pread: nothing may wait in Python's buffer
         body.length = body._file.tell()
         return body
 
@@ -57,6 +58,7 @@ class SpooledBody:
         except BaseException:
             body.close()
             raise
+        body._file.flush()  # readers use os.pread: nothing may wait in Python's buffer
         body.length = body._file.tell()
         return body
 
