@@ -12,6 +12,7 @@ import json
 import logging
 
 from flask import Blueprint, Response, current_app, g, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from .answers import ImagesBody, images_from
 from .client_socket import disconnect_check
@@ -117,6 +118,9 @@ def _require_form() -> None:
 
 def _json() -> object:
     raw = request.get_data(cache=False)
+    if request.content_length is None and len(raw) >= (request.max_content_length or 0):
+        # A chunked body is cut at the limit without a word from werkzeug: it was larger.
+        raise RequestEntityTooLarge()
     try:
         return json.loads(raw)
     except (ValueError, RecursionError):

@@ -347,6 +347,12 @@ def test_a_chunked_body_over_the_limit_is_413_too(native, auth, upstream):
                            # what gunicorn says of a chunked body it de-chunks itself
                            environ_overrides={"wsgi.input_terminated": True})
     error_of(response, 413)
+    json_body = json.dumps({"prompt": "x", "images": [
+        {"image_url": "data:image/png;base64," + "A" * 20000}]}).encode()
+    response = client.post("/v1/images/edits", headers=auth, input_stream=io.BytesIO(json_body),
+                           content_type="application/json",
+                           environ_overrides={"wsgi.input_terminated": True})
+    assert "MAX_EDIT_BODY_BYTES" in error_of(response, 413)["message"]
     assert len(upstream.calls) == 0
 
 
