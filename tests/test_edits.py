@@ -11,6 +11,7 @@ from PIL import Image
 from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
 
+from tests import contract
 from tests import gemini_bodies as gemini
 from tests.conftest import BASE, KEYS, ROOT
 
@@ -464,3 +465,30 @@ def test_demo_mode_edits_offline(make_app, auth):
     masked = edit(client, auth, [("image", red), ("mask", hole_mask(120, 80, (0, 0, 60, 80)))])
     assert masked.status_code == 200
     assert decoded(masked).convert("RGB").getpixel((100, 40)) == (220, 20, 20)
+
+
+# ---- as openapi.yaml documents them -----------------------------------------------------
+
+
+@pytest.mark.parametrize(("path", "env", "files", "fields", "status"), [
+    ("/v1/images/edits", {}, [("image", b"\x89PNG\r\n\x1a\n")], {}, 200),
+    ("/v1/images/edits", {}, [("image", b"\x89PNG\r\n\x1a\n"), ("mask", b"GIF89a")], {}, 400),
+    ("/v1/images/edits", {"MAX_IMAGE_BYTES": 1024}, [("image", b"\xff\xd8\xff" * 400)], {},
+     413),
+    ("/v1/images/edits", {"MAX_EDIT_BODY_BYTES": 1024}, [("image", b"\xff\xd8\xff" * 400)],
+     {}, 413),
+    ("/v1/images/edits", {}, [], {}, 400),
+    ("/v1/images/variations", {}, [("image", b"\x89PNG\r\n\x1a\n")], {"n": "2"}, 200),
+    ("/v1/images/variations", {}, [("image", b"RIFF\0\0\0\0WEBPVP8 ")],
+     {"response_format": "url"}, 400),
+])
+def test_answers_are_what_the_spec_documents(native, auth, upstream, path, env, files, fields,
+                                             status):
+    answered_by_gemini(upstream)
+    response = edit(native(**env), auth, files, path=path, **fields)
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert contract.contract_violations("POST", path, status, response.headers,
+                                        response.get_data()) == []
+    unauthorised = edit(native(**env), {}, files, path=path)
+    assert contract.contract_violations("POST", path, 401, unauthorised.headers,
+                                        unauthorised.get_data()) == []
