@@ -36,6 +36,7 @@ test: lint
 bench: $(VENV)/.bench
 	bash bench/install-tools.sh
 	$(PY) -m bench $(if $(BENCH_QUICK),--quick) $(BENCH_ARGS)
+	$(PY) -m bench.edits $(if $(BENCH_QUICK),--quick)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
