@@ -61,7 +61,8 @@ def create_variation():
 def _made_and_answered(gateway, edit: EditRequest) -> Response:
     g.prompt = edit.image.prompt
     if edit.image.dropped:
-        log.debug("ignored parameters: %s", ", ".join(edit.image.dropped))
+        # repr: a field name is the client's, and may hold a line break.
+        log.debug("ignored parameters: %s", ", ".join(map(repr, edit.image.dropped)))
     made = Editor(gateway.images).make(edit, g.trace,
                                        client_gone=disconnect_check(request.environ))
     return _answer(made, edit)

@@ -11,7 +11,8 @@ import pytest
 import requests
 from PIL import Image
 
-from tests.conftest import TOKENS
+from tests import gemini_bodies as gemini
+from tests.conftest import KEYS, TOKENS
 from tests.integration.fake_gemini import Reply
 
 AUTH = {"Authorization": f"Bearer {TOKENS[0]}"}
@@ -129,6 +130,20 @@ def test_a_raw_json_edit_with_data_urls(native, fake_gemini):
     assert response.status_code == 200, response.text
     (call,) = fake_gemini.calls
     assert inline_parts(call) == [{"mimeType": "image/jpeg", "data": b64(picture)}]
+
+
+def test_a_retry_and_a_failover_send_the_whole_body_again(native, fake_gemini):
+    answers = iter([Reply(503, gemini.overloaded()),  # urllib3 retries on the same key
+                    Reply(429, gemini.rate_limited("30s", array=False)),  # the next key
+                    Reply()])
+    fake_gemini.behaviour = lambda call: next(answers)
+    _, client = native(MAX_RETRIES=1)
+    picture = png(8, 8) + bytes(range(256)) * 4000  # 1 MB: spooled to disk on both sides
+    result = client.images.edit(image=("a.png", picture, "image/png"), prompt="x")
+    assert len(result.data) == 1
+    assert [call.key for call in fake_gemini.calls] == [KEYS[0], KEYS[0], KEYS[1]]
+    assert [inline_parts(call) for call in fake_gemini.calls] == \
+        [[{"mimeType": "image/png", "data": b64(picture)}]] * 3
 
 
 def test_refusals_are_clear_4xx_and_reach_no_upstream(native, fake_gemini):
