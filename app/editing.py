@@ -83,7 +83,7 @@ class Editor:
         if edit.mask.mime_type != "image/png":
             raise InvalidRequest("'mask' must be a PNG image with an alpha channel.",
                                  param="mask", code="invalid_mask")
-        return read_mask(edit.mask.read(), first.read())
+        return _off_the_hub(read_mask, edit.mask.read(), first.read())
 
     def _apply(self, made: Made, edit: EditRequest, mask: Mask) -> None:
         """Every image made, pasted into the first input through the mask. Lossless PNG
@@ -92,10 +92,23 @@ class Editor:
         original = edit.inputs[0].read()  # type: ignore[union-attr]  # checked in _mask
         for answer in made.answers:
             answer.images = [
-                CompositedImage(MIME_TYPES[output_format],
-                                composite(original, image.b64_chunks(), mask, output_format,
-                                          edit.image.output_compression))
+                CompositedImage(MIME_TYPES[output_format], _off_the_hub(
+                    composite, original, image.b64_chunks(), mask, output_format,
+                    edit.image.output_compression))
                 for image in answer.images]
+
+
+def _off_the_hub(func: Callable, *args):
+    """``func(*args)`` in gevent's thread pool when running under gevent: Pillow releases
+    the GIL while it decodes, resizes and encodes, so the worker's other requests go on
+    meanwhile (a 2K composite takes a good part of a second)."""
+    from gevent import monkey
+
+    if not monkey.is_module_patched("socket"):
+        return func(*args)
+    import gevent
+
+    return gevent.get_hub().threadpool.apply(func, args)
 
 
 def _part(image) -> dict:

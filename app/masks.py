@@ -109,7 +109,9 @@ def composite(original_bytes: bytes, generated_b64: Iterator[bytes], mask: Mask,
     if output_format == "jpeg" and result.mode in ("RGBA", "LA"):
         result = result.convert("RGB")
     out = io.BytesIO()
-    options: dict = {}
+    # PNG at level 1: a 2K composite encodes five times faster than at level 6 for a
+    # tenth more bytes, and the worker waits for it.
+    options: dict = {"compress_level": 1} if output_format == "png" else {}
     if output_format == "jpeg":
         options["quality"] = compression if compression is not None else 95
     elif output_format == "webp":
