@@ -108,7 +108,18 @@ def _off_the_hub(func: Callable, *args):
         return func(*args)
     import gevent
 
-    return gevent.get_hub().threadpool.apply(func, args)
+    def caught():
+        # Returned, not raised: gevent prints every exception a pool task raises, and a
+        # client's bad mask is no traceback.
+        try:
+            return func(*args), None
+        except Exception as exc:
+            return None, exc
+
+    result, error = gevent.get_hub().threadpool.apply(caught)
+    if error is not None:
+        raise error
+    return result
 
 
 def _part(image) -> dict:
