@@ -12,6 +12,7 @@ audit of every response and of the server's output.
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import string
@@ -177,11 +178,18 @@ def test_fuzz_the_gateway_from_its_contract(fake, launch):
 def with_real_images(case) -> None:
     """A well-formed edit needs real pictures, which a schema cannot ask for (``format:
     binary`` is any bytes): positive cases get a PNG and a mask that fits it."""
-    if isinstance(case.body, dict):
-        if "image" in case.body:
-            case.body["image"] = PICTURE
-        if "mask" in case.body:
-            case.body["mask"] = MASK
+    if not isinstance(case.body, dict):
+        return
+    if case.media_type == "application/json":
+        if "images" in case.body:
+            case.body["images"] = [{"image_url": PICTURE_URL}]
+        if case.body.get("mask") is not None:
+            case.body["mask"] = {"image_url": MASK_URL}
+        return
+    if "image" in case.body:
+        case.body["image"] = PICTURE
+    if "mask" in case.body:
+        case.body["mask"] = MASK
 
 
 def _png(mode: str, colour: tuple) -> bytes:
@@ -195,6 +203,8 @@ def _png(mode: str, colour: tuple) -> bytes:
 
 PICTURE = _png("RGB", (200, 40, 40))
 MASK = _png("RGBA", (0, 0, 0, 255))
+PICTURE_URL = "data:image/png;base64," + base64.b64encode(PICTURE).decode()
+MASK_URL = "data:image/png;base64," + base64.b64encode(MASK).decode()
 
 
 def assert_as_documented(case, response, headers: CaseInsensitiveDict, label: str, mode,
