@@ -40,6 +40,7 @@ test: lint
 bench: $(VENV)/.bench
 	bash bench/install-tools.sh
 	$(PY) -m bench $(if $(BENCH_QUICK),--quick) $(BENCH_ARGS)
+	$(PY) -m bench.edits $(if $(BENCH_QUICK),--quick)
 
 # S4 with and without REDIS_URL (issue 12), redis-server installed when missing: 3 minutes.
 bench-redis: $(VENV)/.bench

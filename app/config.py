@@ -69,6 +69,8 @@ class Settings:
     client_image_quota: int = 0  # images per UTC day per client token, 0 = off
     key_reprobe_interval: float = 600.0  # seconds, 0 = never re-probe
     playground: bool | None = None  # None: on in demo mode and behind client tokens
+    max_image_bytes: int = 20 * MIB
+    max_edit_body_bytes: int = 64 * MIB
 
     @property
     def upstream_root(self) -> str:
@@ -340,6 +342,9 @@ _PARSERS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "KEY_REPROBE_INTERVAL": ("key_reprobe_interval", _seconds(0, 86400)),
     # Issue 13: the browser playground at GET /.
     "PLAYGROUND": ("playground", _boolean),
+    # Edits and variations (issue 9): limits for those routes only.
+    "MAX_IMAGE_BYTES": ("max_image_bytes", _integer(1024, 1024 * MIB)),
+    "MAX_EDIT_BODY_BYTES": ("max_edit_body_bytes", _integer(1024, 4096 * MIB)),
 }
 
 VARIABLES = tuple(_PARSERS)

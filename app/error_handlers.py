@@ -15,7 +15,8 @@ log = logging.getLogger("gateway.errors")
 _PLAIN_CODE = re.compile(r"^[a-z0-9_]{1,64}$")
 
 _HTTP_MESSAGES = {
-    404: ("Unknown path. This gateway serves POST /v1/images/generations.", "not_found"),
+    404: ("Unknown path. This gateway serves POST /v1/images/generations, "
+          "/v1/images/edits and /v1/images/variations.", "not_found"),
     405: ("Method not allowed for this path.", "method_not_allowed"),
     413: ("The request body is larger than this gateway accepts (MAX_BODY_BYTES).",
           "request_too_large"),

@@ -3,6 +3,7 @@
     GatewayError
     ├── InvalidRequest            400 invalid_request_error (bad parameter, bad JSON)
     ├── RequestTimeout            408 the body came too slowly (CLIENT_BODY_TIMEOUT)
+    ├── RequestTooLarge           413 an upload over MAX_EDIT_BODY_BYTES or MAX_IMAGE_BYTES
     ├── ContentPolicyViolation    400 content_policy_violation (Gemini returned no image)
     ├── AuthenticationFailed      401 (missing or wrong client token)
     ├── UpstreamRejected          Gemini's 4xx for this request, relayed with its status
@@ -87,6 +88,20 @@ class RequestTimeout(GatewayError):
     code = "request_timeout"
     # No "Connection: close" here: gunicorn drops hop-by-hop headers an app sets. It
     # closes the connection itself when the rest of the body does not come.
+
+
+class RequestTooLarge(GatewayError):
+    """An edit's body or one of its images is over its limit; the message names the limit."""
+
+    status = 413
+    error_type = "invalid_request_error"
+    code = "request_too_large"
+    should_retry = False
+
+    def headers(self) -> dict[str, str]:
+        # The rest of a large body may still be coming: do not read it to reuse the
+        # connection.
+        return {**super().headers(), "Connection": "close"}
 
 
 class ContentPolicyViolation(GatewayError):

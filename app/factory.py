@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 
 from flask import Flask
 
-from . import admin, api, probes, request_lifecycle, web
+from . import admin, api, edits, probes, request_lifecycle, web
 from .auth import TokenChecker
 from .client_limits import ClientLimits
 from .config import Settings
@@ -104,7 +104,7 @@ def create_app(config: Settings | Mapping[str, str] | None = None) -> Flask:
         redis=link,
     )
 
-    for blueprint in (api.bp, probes.bp, admin.bp, web.bp):
+    for blueprint in (api.bp, edits.bp, probes.bp, admin.bp, web.bp):
         app.register_blueprint(blueprint)
     request_lifecycle.install(app)
     register_error_handlers(app)

@@ -34,6 +34,7 @@ from .gemini.models import ModelNames, ModelTable
 from .gemini.native import NativeAnswer, add_usage, generate_body, openai_usage, read_answer
 from .gemini.spool import SpoolingScanner
 from .image_files import MIME_FORMATS, info_from_b64, transcode_b64
+from .json_body import SpooledBody
 from .upstream import UpstreamClient, UpstreamTrace
 from .upstream.relay import RelayedBody
 from .validation import ImageRequest, check_model_id
@@ -86,20 +87,28 @@ class ImageGenerator:
             raise
 
     def make(self, request: ImageRequest, parts: list[dict], trace: UpstreamTrace,
-             client_gone: Callable[[], bool] | None = None) -> Made:
-        """``request.n`` native calls with ``parts`` as the user turn."""
+             client_gone: Callable[[], bool] | None = None, *,
+             encode: Callable[[dict], SpooledBody] | None = None) -> Made:
+        """``request.n`` native calls with ``parts`` as the user turn. With ``encode`` the
+        body is written once into a file the n calls read (an edit's large images)."""
         model = check_model_id(self.names.resolve(request.model))
         spec = self.table.get(model)
         plan = plan_image(spec, size=request.size, quality=request.quality,
                           aspect_ratio=request.aspect_ratio, image_size=request.image_size)
         body = generate_body(parts, plan)
         path = f"/models/{model}:generateContent"
+        encoded = encode(body) if encode is not None else None
 
         def one_call(call_trace: UpstreamTrace) -> NativeAnswer:
-            return self.upstream.call("POST", path, body, read_answer, call_trace,
+            payload = encoded.reader() if encoded is not None else body
+            return self.upstream.call("POST", path, payload, read_answer, call_trace,
                                       client_gone=client_gone, sink=self._scanner)
 
-        outcomes = fan_out(one_call, request.n, trace)
+        try:
+            outcomes = fan_out(one_call, request.n, trace)
+        finally:
+            if encoded is not None:
+                encoded.close()
         answers = [o for o in outcomes if isinstance(o, NativeAnswer)]
         errors = [o for o in outcomes if isinstance(o, BaseException)]
         if not answers:

@@ -106,8 +106,9 @@ class DemoUpstreamAdapter(BaseAdapter):
 
     def _generate(self, request: PreparedRequest, model: str, method: str,
                   sse_wanted: bool) -> Response:
+        raw = request.body.read() if hasattr(request.body, "read") else request.body
         try:
-            body = json.loads(request.body or b"")
+            body = json.loads(raw or b"")
         except ValueError:
             raise invalid("Invalid JSON payload received. Unexpected token.") from None
         chunks = generate(read_request(model, body, self.table, method))

@@ -337,11 +337,17 @@ class UpstreamClient:
             min(self.settings.upstream_read_timeout, remaining),
         )
         trace.attempts += 1
+        if hasattr(payload, "read"):
+            # A body in a file (an edit's uploads): every attempt sends it from the start.
+            payload.seek(0)
+            body = {"data": payload, "headers": {"Content-Type": payload.content_type}}
+        else:
+            body = {"json": payload}
         try:
             response = self.session.request(
                 method,
                 self.base_url + path,
-                json=payload,
+                **body,
                 auth=self._auth(key),
                 timeout=timeout,
                 stream=True,

@@ -12,6 +12,8 @@ audit of every response and of the server's output.
 
 from __future__ import annotations
 
+import base64
+import io
 import json
 import string
 from collections import Counter
@@ -20,6 +22,7 @@ import pytest
 import requests
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from PIL import Image
 from requests.structures import CaseInsensitiveDict
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
@@ -48,11 +51,15 @@ GEMINI_MODELS = {"object": "list", "data": [
     {"id": "models/gemini-2.5-flash-image", "object": "model", "owned_by": "google"},
     {"id": "models/imagen-4.0-generate-001", "object": "model", "owned_by": "google"}]}
 # Examples per (operation, mode, token); the request endpoint is where input matters most.
-EXAMPLES = {"POST /v1/images/generations": 200, "POST /admin/keys/{key}/enable": 60}
+EXAMPLES = {"POST /v1/images/generations": 200, "POST /admin/keys/{key}/enable": 60,
+            "POST /v1/images/edits": 100}
 # Act on a key the path names: a well-formed name may still name no key (404).
 KEY_ACTIONS = {"POST /admin/keys/{key}/enable", "POST /admin/keys/{key}/disable"}
 # Well-formed lookups of a name that may not exist: 404 is a documented answer.
 LOOKUPS = KEY_ACTIONS | {"GET /v1/models/{model}"}
+# Fuzzed against a second gateway on the native backend, where edits are checked and built
+# (with UPSTREAM_API=openai they are forwarded unread).
+NATIVE_OPERATIONS = {"POST /v1/images/edits", "POST /v1/images/variations"}
 DEFAULT_EXAMPLES = 60
 MINIMUM_REQUESTS = 1000
 OPEN_OPERATIONS = {"GET /healthz", "GET /readyz", "GET /", "GET /admin"}
@@ -62,6 +69,8 @@ UNDOCUMENTED_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 
 def healthy_gemini(call: Call):
+    if call.native and call.path.endswith(":generateContent"):
+        return Reply()  # a native image answer
     if call.path.endswith("/models"):
         return Reply(body=json.dumps(GEMINI_MODELS))
     n = (call.body or {}).get("n")
@@ -79,8 +88,9 @@ def token_for(label: str, kind: str) -> str | None:
 class FuzzRun:
     """Sends schemathesis's cases to one gateway, checks each answer, counts them."""
 
-    def __init__(self, base_url: str, audit: LeakAudit) -> None:
+    def __init__(self, base_url: str, audit: LeakAudit, native_url: str) -> None:
         self.base_url = base_url
+        self.native_url = native_url
         self.audit = audit
         self.session = requests.Session()
         self.counts: Counter[str] = Counter()
@@ -98,7 +108,10 @@ class FuzzRun:
             if token:
                 headers["Authorization"] = f"Bearer {token}"
             case.headers = headers
-            response = case.call(base_url=self.base_url, session=self.session, timeout=30)
+            if mode == GenerationMode.POSITIVE:
+                with_real_images(case)
+            base_url = self.native_url if label in NATIVE_OPERATIONS else self.base_url
+            response = case.call(base_url=base_url, session=self.session, timeout=30)
             self.counts[name] += 1
             self.statuses[response.status_code] += 1
             headers = CaseInsensitiveDict(
@@ -118,9 +131,14 @@ def test_fuzz_the_gateway_from_its_contract(fake, launch):
         "GEMINI_BASE_URL": fake.base_url, "UPSTREAM_API": "openai", "RETRY_DELAY": "0",
         "LOG_LEVEL": "info",
     })
+    native = launch({
+        "GEMINI_API_KEYS": ",".join(KEYS), "PROXY_AUTH_KEYS": TOKEN, "ADMIN_TOKEN": ADMIN,
+        "GEMINI_BASE_URL": fake.native_root, "UPSTREAM_API": "gemini", "RETRY_DELAY": "0",
+        "LOG_LEVEL": "info",
+    })
     schema = schemathesis.openapi.from_path(contract.SPEC_PATH)
     audit = LeakAudit([*KEYS, TOKEN, ADMIN])
-    fuzz = FuzzRun(gateway.url, audit)
+    fuzz = FuzzRun(gateway.url, audit, native.url)
     failures: list[str] = []
     for result in schema.get_all_operations():
         operation = result.ok()
@@ -145,8 +163,9 @@ def test_fuzz_the_gateway_from_its_contract(fake, launch):
     metrics_page = requests.get(gateway.url + "/metrics", timeout=10,
                                 headers={"Authorization": f"Bearer {ADMIN}"})
     audit.scan_response("/metrics", metrics_page.headers, metrics_page.content)
-    gateway.stop()
-    audit.scan("server output", gateway.output())
+    for server in (gateway, native):
+        server.stop()
+        audit.scan("server output", server.output())
 
     total = sum(fuzz.counts.values())
     report.record(f"fuzz: {total} generated requests (+{handmade} hand-made: undocumented "
@@ -158,6 +177,38 @@ def test_fuzz_the_gateway_from_its_contract(fake, launch):
     assert failures == [], "\n\n".join(failures)
     assert total >= MINIMUM_REQUESTS
     assert audit.findings == []
+
+
+def with_real_images(case) -> None:
+    """A well-formed edit needs real pictures, which a schema cannot ask for (``format:
+    binary`` is any bytes): positive cases get a PNG and a mask that fits it."""
+    if not isinstance(case.body, dict):
+        return
+    if case.media_type == "application/json":
+        if "images" in case.body:
+            case.body["images"] = [{"image_url": PICTURE_URL}]
+        if case.body.get("mask") is not None:
+            case.body["mask"] = {"image_url": MASK_URL}
+        return
+    if "image" in case.body:
+        case.body["image"] = PICTURE
+    if "mask" in case.body:
+        case.body["mask"] = MASK
+
+
+def _png(mode: str, colour: tuple) -> bytes:
+    image = Image.new(mode, (32, 32), colour)
+    if mode == "RGBA":
+        image.paste((0, 0, 0, 0), (8, 8, 24, 24))  # the editable hole
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+PICTURE = _png("RGB", (200, 40, 40))
+MASK = _png("RGBA", (0, 0, 0, 255))
+PICTURE_URL = "data:image/png;base64," + base64.b64encode(PICTURE).decode()
+MASK_URL = "data:image/png;base64," + base64.b64encode(MASK).decode()
 
 
 def assert_as_documented(case, response, headers: CaseInsensitiveDict, label: str, mode,
@@ -205,7 +256,7 @@ def probe_undocumented(base_url: str, audit: LeakAudit) -> int:
             assert response.status_code == 405, (method, path, response.status_code)
             assert contract.contract_violations(method, path, 405, response.headers,
                                                 response.content) == []
-    for path in ("/index.html", "/v1", "/v1/images", "/v1/images/edits", "/admin/",
+    for path in ("/index.html", "/v1", "/v1/images", "/v1/images/edit", "/admin/",
                  "/" + string.ascii_letters, "/v1/models/x/y", "/%2e%2e/etc/passwd"):
         response = requests.get(base_url + path, timeout=10)
         sent += 1
