@@ -11,12 +11,14 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com/v1beta"
 DEFAULT_MODEL = "gemini-nano-banana-2.1"
 UPSTREAM_APIS = ("gemini", "openai")
 # The seed documented the OpenAI-compatibility layer's URL; the native API lives one level up.
 COMPAT_SUFFIX = "/openai"
+IMAGE_STORES = ("disk", "redis")
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 MIB = 1024 * 1024
 
@@ -53,6 +55,13 @@ class Settings:
     upstream_api: str = "gemini"
     models_file: str | None = None
     model_aliases: tuple[tuple[str, str], ...] = ()
+    image_store: str = "disk"
+    image_store_dir: str | None = None  # None: a folder in the system's temporary directory
+    image_url_ttl: float = 3600.0
+    image_store_max_bytes: int = 1024 * MIB
+    public_base_url: str | None = None
+    redis_url: str | None = field(default=None, repr=False)  # may hold a password
+    redis_prefix: str = "gig:"
 
     @property
     def upstream_root(self) -> str:
@@ -70,7 +79,9 @@ class Settings:
     def secrets(self) -> tuple[str, ...]:
         """Every value that must never be printed."""
         admin = (self.admin_token,) if self.admin_token else ()
-        return self.gemini_api_keys + self.proxy_auth_keys + admin
+        redis_password = urlsplit(self.redis_url).password if self.redis_url else None
+        redis = (redis_password,) if redis_password else ()
+        return self.gemini_api_keys + self.proxy_auth_keys + admin + redis
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -92,6 +103,8 @@ class Settings:
         settings = cls(**values)
         if settings.metrics_auth and not settings.admin_token:
             raise ConfigError("METRICS_AUTH=true needs ADMIN_TOKEN: the token /metrics asks for")
+        if settings.image_store == "redis" and not settings.redis_url:
+            raise ConfigError("IMAGE_STORE=redis needs REDIS_URL, e.g. redis://localhost:6379/0")
         if settings.request_deadline < settings.upstream_connect_timeout:
             raise ConfigError(
                 "REQUEST_DEADLINE must be at least UPSTREAM_CONNECT_TIMEOUT (seconds)"
@@ -197,6 +210,26 @@ def _aliases(name: str, raw: str) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 
+def _image_store(name: str, raw: str) -> str:
+    if raw.lower() not in IMAGE_STORES:
+        raise ConfigError(f"{name} must be disk (a folder, one machine) or redis (shared by "
+                          f"every worker and instance), got {raw!r}")
+    return raw.lower()
+
+
+def _redis_url(name: str, raw: str) -> str:
+    if not raw.startswith(("redis://", "rediss://", "unix://")) or any(ch.isspace() for ch in raw):
+        # Not quoted: the URL may carry a password.
+        raise ConfigError(f"{name} must be a redis://, rediss:// or unix:// URL")
+    return raw
+
+
+def _prefix(name: str, raw: str) -> str:
+    if len(raw) > 64 or any(ch.isspace() for ch in raw):
+        raise ConfigError(f"{name} must be up to 64 characters without spaces, got {raw!r}")
+    return raw
+
+
 def _log_format(name: str, raw: str) -> str:
     if raw.lower() not in ("text", "json"):
         raise ConfigError(f"{name} must be text or json, got {raw!r}")
@@ -255,6 +288,14 @@ _PARSERS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "UPSTREAM_API": ("upstream_api", _upstream_api),
     "MODELS_FILE": ("models_file", _models_file),
     "MODEL_ALIASES": ("model_aliases", _aliases),
+    # Image delivery (issue 10): response_format=url answers from an image store.
+    "IMAGE_STORE": ("image_store", _image_store),
+    "IMAGE_STORE_DIR": ("image_store_dir", lambda name, raw: raw),
+    "IMAGE_URL_TTL": ("image_url_ttl", _seconds(10, 7 * 86400)),
+    "IMAGE_STORE_MAX_BYTES": ("image_store_max_bytes", _integer(MIB, 1 << 50)),
+    "PUBLIC_BASE_URL": ("public_base_url", _base_url),
+    "REDIS_URL": ("redis_url", _redis_url),
+    "REDIS_PREFIX": ("redis_prefix", _prefix),
 }
 
 VARIABLES = tuple(_PARSERS)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 
 from flask import Flask
 
-from . import admin, api, probes, request_lifecycle
+from . import admin, api, files, probes, request_lifecycle
 from .auth import TokenChecker
 from .config import Settings
 from .cors import Cors
@@ -21,6 +21,8 @@ from .logs import configure_logging, mask_gunicorn_output, route_through_gateway
 from .metrics import Metrics
 from .models_catalog import ModelCatalog
 from .redaction import Redactor
+from .store import ImageStore
+from .store import from_settings as image_store_from_settings
 from .upstream import UpstreamClient, build_session
 from .upstream.client import BearerKey, GoogApiKey
 
@@ -41,6 +43,7 @@ class Gateway:
     metrics: Metrics
     cors: Cors
     redact: Redactor
+    store: ImageStore
 
 
 def create_app(config: Settings | Mapping[str, str] | None = None) -> Flask:
@@ -84,9 +87,10 @@ def create_app(config: Settings | Mapping[str, str] | None = None) -> Flask:
         metrics=metrics,
         cors=Cors(settings.cors_origins),
         redact=Redactor(settings.secrets),
+        store=image_store_from_settings(settings),
     )
 
-    for blueprint in (api.bp, probes.bp, admin.bp):
+    for blueprint in (api.bp, files.bp, probes.bp, admin.bp):
         app.register_blueprint(blueprint)
     request_lifecycle.install(app)
     register_error_handlers(app)
