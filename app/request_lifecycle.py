@@ -11,6 +11,7 @@ from .request_ids import HEADER, request_id_from
 from .upstream import UpstreamTrace
 
 access_log = logging.getLogger("gateway.access")
+CLIENT_CLOSED = 499
 
 
 def install(app: Flask) -> None:
@@ -43,12 +44,16 @@ def _finish(response: Response) -> Response:
     }
     if gateway.settings.log_prompts and g.get("prompt") is not None:
         fields["prompt"] = g.prompt
+    delivery = g.get("delivery")  # a stream, which may lose its client mid-way
 
     def log_when_sent() -> None:
         # Runs when the server closes the response: the latency includes sending the body.
         seconds = time.perf_counter() - started
         # Read now: a relayed answer counts its images as they pass.
         fields["key"], fields["images"] = trace.key, trace.images
+        if delivery is not None and delivery.client_gone:
+            # As nginx logs it: the client closed the connection before the answer ended.
+            fields["status"], fields["client_gone"] = CLIENT_CLOSED, True
         gateway.metrics.request_done(route, fields["method"], fields["status"], seconds)
         fields["latency_ms"] = round(seconds * 1000, 1)
         access_log.info(_access_text(fields), extra={"request_id": request_id,
@@ -62,6 +67,8 @@ def _access_text(fields: dict) -> str:
     text = (f'{fields["method"]} {fields["path"]} {fields["status"]} {fields["latency_ms"]}ms '
             f'attempts={fields["attempts"]} key={fields["key"] or "-"} '
             f'images={fields["images"] if fields["images"] is not None else "-"}')
+    if fields.get("client_gone"):
+        text += " client_gone=true"
     if "prompt" in fields:
         text += f" prompt={fields['prompt']!r}"
     return text
