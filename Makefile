@@ -1,5 +1,5 @@
 # make run   serve the gateway on $PORT (8000); offline demo upstream when no keys are set
-# make test  lint and run the whole test suite
+# make test  lint, install what the tests need (scripts/test-deps.sh), run the whole suite
 # make bench the benchmark (not part of make test); BENCH_QUICK=1 for a short check run
 PYTHON ?= python3
 VENV ?= .venv
@@ -29,7 +29,9 @@ run: $(VENV)/.runtime
 lint: $(VENV)/.test
 	$(PY) -m ruff check .
 
+# Debian packages the tests need (redis-server), installed when missing.
 test: lint
+	bash scripts/test-deps.sh
 	$(PY) -m pytest
 
 # Debian's nginx and wrk (installed when missing), then every scenario: about 13 minutes.

@@ -62,6 +62,7 @@ class Settings:
     public_base_url: str | None = None
     redis_url: str | None = field(default=None, repr=False)  # may hold a password
     redis_prefix: str = "gig:"
+    stream_keepalive: float = 15.0
 
     @property
     def upstream_root(self) -> str:
@@ -296,6 +297,8 @@ _PARSERS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "PUBLIC_BASE_URL": ("public_base_url", _base_url),
     "REDIS_URL": ("redis_url", _redis_url),
     "REDIS_PREFIX": ("redis_prefix", _prefix),
+    # Under Heroku's 55 s rolling window, with room for a slow write.
+    "STREAM_KEEPALIVE": ("stream_keepalive", _seconds(0.05, 50)),
 }
 
 VARIABLES = tuple(_PARSERS)

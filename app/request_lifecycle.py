@@ -51,6 +51,7 @@ def _finish(response: Response) -> Response:
         seconds = time.perf_counter() - started
         # Read now: a relayed answer counts its images as they pass.
         fields["key"], fields["images"] = trace.key, trace.images
+        fields["attempts"] = trace.attempts  # a stream makes its calls after the view returned
         if delivery is not None and delivery.client_gone:
             # As nginx logs it: the client closed the connection before the answer ended.
             fields["status"], fields["client_gone"] = CLIENT_CLOSED, True

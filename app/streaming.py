@@ -4,7 +4,7 @@ The n native calls run at once (greenlets under gevent, threads elsewhere), each
 Gemini's ``streamGenerateContent`` SSE as it arrives (``gemini/sse.py``) and putting what
 it gets on one queue: draft images (sent as ``partial_image`` events, up to
 ``partial_images`` per image) and finished answers (one ``completed`` event per image, with
-its usage). While nothing comes, an SSE comment goes out every ``KEEPALIVE_SECONDS`` so idle
+its usage). While nothing comes, an SSE comment goes out every ``STREAM_KEEPALIVE`` s so idle
 proxies and Heroku's router (55 s rolling window) keep the connection.
 
 The view waits for the first thing to send (or the first keep-alive) before answering, so
@@ -35,8 +35,8 @@ from .upstream import UpstreamTrace
 from .validation import ImageRequest
 
 log = logging.getLogger("gateway.stream")
-# Module constants so tests can shrink them.
-KEEPALIVE_SECONDS = 15.0
+# How often a waiting stream checks that its client is still there (tests shrink it); the
+# keep-alive interval is STREAM_KEEPALIVE (15 s).
 POLL_SECONDS = 0.5  # how often a waiting stream checks that its client is still there
 KEEPALIVE = b": keep-alive\n\n"
 
@@ -49,6 +49,7 @@ class ImageStream:
                  client_gone: Callable[[], bool] | None = None) -> None:
         _model, self._plan, path, body = generator.prepared(request, parts, streaming=True)
         self.kind = kind
+        self._keepalive = generator.settings.stream_keepalive
         self.client_gone = False  # read by the access line: the client left mid-stream
         self._request = request
         self._trace = trace
@@ -82,9 +83,9 @@ class ImageStream:
 
     # The view's part: wait for something to say before committing to a 200.
     def prime(self) -> None:
-        """Wait up to ``KEEPALIVE_SECONDS`` for a first event; raise the request's error if
+        """Wait up to the keep-alive interval for a first event; raise the request's error if
         every call failed by then (the view turns it into a JSON error)."""
-        deadline = time.monotonic() + KEEPALIVE_SECONDS
+        deadline = time.monotonic() + self._keepalive
         failed: list[BaseException] = []
         while len(failed) < self._request.n and (left := deadline - time.monotonic()) > 0:
             item = self._next(left)
@@ -106,7 +107,7 @@ class ImageStream:
         finished = False
         try:
             while self._buffered or self._pending:
-                item = self._buffered.pop(0) if self._buffered else self._next(KEEPALIVE_SECONDS)
+                item = self._buffered.pop(0) if self._buffered else self._next(self._keepalive)
                 if item is None:
                     if self.client_gone:
                         return
