@@ -284,3 +284,28 @@ def test_stream_access_line_counts_the_images(native, auth, upstream, caplog):
 
 def test_poll_interval_is_a_constant_tests_can_shrink():
     assert 0 < streaming.POLL_SECONDS <= 1
+
+
+# ---- the contract: openapi.yaml documents these answers --------------------------------
+
+
+def test_url_stream_and_file_answers_are_what_openapi_yaml_says(client, auth, upstream):
+    from tests import contract
+
+    upstream.post(generate_url(), json=answer())
+    sse_reply(upstream, answer())
+
+    def check(response, method="POST", path="/v1/images/generations"):
+        path = path.partition("?")[0]
+        assert contract.contract_violations(method, path, response.status_code,
+                                            response.headers, response.get_data()) == []
+        return response
+
+    made = check(post(client, auth, {"prompt": "a fox", "response_format": "url"}))
+    check(post(client, auth, {"prompt": "a fox", "stream": True, "partial_images": 1}))
+    url = local(made.get_json()["data"][0]["url"])
+    for headers, status in (({}, 200), ({"Range": "bytes=0-1"}, 206),
+                            ({"If-None-Match": '"nope"'}, 200)):
+        assert check(client.get(url, headers=headers), "GET", url).status_code == status
+    missing = "/v1/images/files/" + "x" * 32 + ".png"
+    assert check(client.get(missing), "GET", missing).status_code == 404
