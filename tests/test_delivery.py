@@ -93,6 +93,23 @@ def test_url_answer_points_at_the_same_bytes_which_need_no_token(client, auth, u
     assert client.head(local(item["url"])).headers["Content-Length"] == str(len(FINAL))
 
 
+def test_file_fetches_are_logged_and_counted(native, auth, upstream, caplog):
+    upstream.post(generate_url(), json=answer())
+    client = native()
+    url = post(client, auth, {"prompt": "a fox", "response_format": "url"}
+               ).get_json()["data"][0]["url"]
+    logging.getLogger("gateway").addHandler(caplog.handler)
+    try:
+        assert client.get(local(url)).data == FINAL
+    finally:
+        logging.getLogger("gateway").removeHandler(caplog.handler)
+    lines = [r.access for r in caplog.records if r.name == "gateway.access"]
+    assert {"method": "GET", "path": local(url), "status": 200} in [
+        {k: line[k] for k in ("method", "path", "status")} for line in lines], lines
+    metrics = client.get("/metrics").get_data(as_text=True)
+    assert 'route="/v1/images/files/<name>",status="200"' in metrics
+
+
 def test_n_images_get_n_urls_and_the_format_asked_for(client, auth, upstream):
     upstream.post(generate_url(), json=answer())
     body = post(client, auth, {"prompt": "a fox", "response_format": "url", "n": 2,
