@@ -63,6 +63,7 @@ class ImageStream:
         self._answers: list[NativeAnswer] = []
         self._images = 0
         self._closed = False
+        self._greet = False  # prime() waited a whole interval: a keep-alive goes first
         self._traces = [UpstreamTrace() for _ in range(request.n)]
         self._drafts_sent = [0] * request.n
         upstream = generator.upstream
@@ -76,6 +77,9 @@ class ImageStream:
                                        client_gone=self._gone, sink=sink)
             except BaseException as exc:
                 self._queue.put(("failed", index, exc))
+                return
+            if self._cancel.is_set():
+                answer.close()  # made after the client left: nobody will send it
                 return
             self._queue.put(("made", index, answer))
 
@@ -101,11 +105,16 @@ class ImageStream:
         if len(failed) == self._request.n:
             self.close()
             raise most_telling(failed)
+        # Nothing yet after a whole interval: the first byte must go out now (Heroku's
+        # router drops a request that sends nothing in 30 s).
+        self._greet = not self._buffered
 
     def __iter__(self) -> Iterator[bytes]:
         created = int(time.time())
         finished = False
         try:
+            if self._greet:
+                yield KEEPALIVE
             while self._buffered or self._pending:
                 item = self._buffered.pop(0) if self._buffered else self._next(self._keepalive)
                 if item is None:

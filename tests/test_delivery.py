@@ -266,11 +266,12 @@ def test_a_slow_answer_gets_keep_alives_and_a_late_error_is_an_error_event(nativ
         return 400, {}, gemini.error(400, "INVALID_ARGUMENT", "Bad thing.", array=False)
 
     upstream.add_callback(responses.POST, stream_url(), callback=slow_failure)
-    client = native(STREAM_KEEPALIVE="0.1")
+    client = native(STREAM_KEEPALIVE="0.12")
     response = post(client, auth, {"prompt": "a fox", "stream": True})
     assert response.status_code == 200  # committed once the first keep-alive went out
     comments, data = events(response)
-    assert len(comments) >= 2 and set(comments) == {b": keep-alive"}
+    assert len(comments) >= 3 and set(comments) == {b": keep-alive"}
+    assert response.get_data().startswith(b": keep-alive\n\n")
     assert data == [{"type": "error", "error": {"message": "Bad thing.",
                                                 "type": "invalid_request_error",
                                                 "param": None, "code": "invalid_argument"}}]

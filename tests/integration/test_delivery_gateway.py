@@ -117,19 +117,26 @@ def test_keep_alives_flow_and_a_client_that_leaves_frees_its_slot(start_gateway,
     fake_gemini.behaviour = lambda call: (Paced(gap=4, drafts=1) if "stream" in call.path
                                           else Reply())
     gateway = native(start_gateway, tmp_path, MAX_CONCURRENT=1, QUEUE_TIMEOUT=8,
-                     STREAM_KEEPALIVE=0.3)
+                     STREAM_KEEPALIVE=1)
     with socket.create_connection(("127.0.0.1", gateway.port), timeout=10) as client:
         body = json.dumps({"prompt": "a fox", "stream": True, "partial_images": 1}).encode()
         client.sendall(b"POST /v1/images/generations HTTP/1.1\r\nHost: x\r\n"
                        b"Authorization: Bearer " + TOKENS[0].encode() + b"\r\n"
                        b"Content-Type: application/json\r\n"
                        b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+        sent_at = time.monotonic()
         received = b""
+        while b": keep-alive" not in received:
+            received += client.recv(65536)
+        # The first byte goes out after one interval, not two (Heroku's router wants one
+        # within 30 s; the default interval is 15 s).
+        assert time.monotonic() - sent_at < 1.8
         while received.count(b": keep-alive") < 2:
             received += client.recv(65536)
         assert received.startswith(b"HTTP/1.1 200")
         assert b"text/event-stream" in received and b"X-Accel-Buffering: no" in received
         assert b"data:" not in received  # the draft is 4 s away: only keep-alives so far
+        assert b"Cache-Control: no-cache" in received
     left_at = time.monotonic()
     # The stream's only slot is free at once: a plain request gets it (else it would wait
     # for the first call's 12 s answer, past QUEUE_TIMEOUT).
