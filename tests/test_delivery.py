@@ -176,6 +176,22 @@ def test_a_store_that_cannot_write_is_a_503_not_a_dead_link(native, auth, upstre
     assert error["code"] == "image_store_unavailable" and "b64_json" in error["message"]
 
 
+def test_redis_down_is_a_503_for_the_answer_and_the_file(native, auth, upstream):
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    client = native(IMAGE_STORE="redis", REDIS_URL=f"redis://:pw-secret-123@127.0.0.1:{port}/0")
+    upstream.post(generate_url(), json=answer())
+    for response in (post(client, auth, {"prompt": "a fox", "response_format": "url"}),
+                     client.get("/v1/images/files/" + "x" * 32 + ".png")):
+        assert response.status_code == 503
+        error = response.get_json()["error"]
+        assert error["code"] == "image_store_unavailable"
+        assert "pw-secret-123" not in response.get_data(as_text=True)
+
+
 # ---- stream: true -------------------------------------------------------------------
 
 
