@@ -64,6 +64,7 @@ class ImageStream:
         self._images = 0
         self._closed = False
         self._greet = False  # prime() waited a whole interval: a keep-alive goes first
+        self._started = self._ended = False
         self._traces = [UpstreamTrace() for _ in range(request.n)]
         self._drafts_sent = [0] * request.n
         upstream = generator.upstream
@@ -105,13 +106,13 @@ class ImageStream:
         if len(failed) == self._request.n:
             self.close()
             raise most_telling(failed)
-        # Nothing yet after a whole interval: the first byte must go out now (Heroku's
-        # router drops a request that sends nothing in 30 s).
-        self._greet = not self._buffered
+        # Nothing to send after a whole interval (at most some of the calls failed): the
+        # first byte must go out now (Heroku's router drops a request silent for 30 s).
+        self._greet = True
 
     def __iter__(self) -> Iterator[bytes]:
         created = int(time.time())
-        finished = False
+        self._started = True
         try:
             if self._greet:
                 yield KEEPALIVE
@@ -152,16 +153,21 @@ class ImageStream:
             if not self._images:
                 yield self._error_event(most_telling(self._errors) if self._errors else
                                         GatewayError("Gemini made no image."))
-            finished = True
+            self._ended = True
+        except Exception:
+            self._ended = True  # a failure of ours, not a departure: the server logs it
+            raise
         finally:
-            if not finished:
-                self.client_gone = True  # the server stopped reading: a write failed
             self.close()
 
     def close(self) -> None:
+        """Free everything; the WSGI server calls it when the response ends, also when it
+        stopped iterating because a write to the client failed (the client left)."""
         if self._closed:
             return
         self._closed = True
+        if self._started and not self._ended:
+            self.client_gone = True
         self._cancel.set()
         _stop(self._tasks)
         while True:  # answers that arrived after the client left

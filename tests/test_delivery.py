@@ -343,3 +343,22 @@ def test_url_stream_and_file_answers_are_what_openapi_yaml_says(client, auth, up
         assert check(client.get(url, headers=headers), "GET", url).status_code == status
     missing = "/v1/images/files/" + "x" * 32 + ".png"
     assert check(client.get(missing), "GET", missing).status_code == 404
+
+
+def test_a_client_that_stops_reading_mid_stream_is_logged_as_gone(native, auth, upstream,
+                                                                   caplog):
+    sse_reply(upstream, answer(thought_images=2))
+    client = native()
+    logging.getLogger("gateway").addHandler(caplog.handler)
+    try:
+        response = client.post("/v1/images/generations", headers=auth, buffered=False,
+                               json={"prompt": "a fox", "stream": True, "partial_images": 2})
+        first = next(iter(response.response))
+        assert first.startswith(b"data: ")
+        response.close()  # what the server does when a write to the client fails
+    finally:
+        logging.getLogger("gateway").removeHandler(caplog.handler)
+    [line] = [r.access for r in caplog.records if r.name == "gateway.access"]
+    assert line["status"] == 499 and line["client_gone"] is True
+    metrics = client.get("/metrics").get_data(as_text=True)
+    assert 'route="/v1/images/generations",status="499"' in metrics.replace('method="POST",', "")
