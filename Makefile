@@ -1,5 +1,5 @@
 # make run   serve the gateway on $PORT (8000); offline demo upstream when no keys are set
-# make test  lint and run the whole test suite
+# make test  lint, install what the tests need (scripts/test-deps.sh), run the whole suite
 # make bench the benchmark (not part of make test); BENCH_QUICK=1 for a short check run
 # make bench-redis  S4 with and without REDIS_URL
 PYTHON ?= python3

@@ -10,6 +10,7 @@ from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 
 from .answers import ImagesBody
 from .client_socket import disconnect_check
+from .delivery import deliver
 from .errors import InvalidRequest, RequestTimeout
 from .upstream.relay import RelayedBody
 from .validation import parse_image_request
@@ -27,6 +28,9 @@ def generate_images():
     g.prompt = image_request.prompt
     if image_request.dropped:
         log.debug("ignored parameters: %s", ", ".join(image_request.dropped))
+    if gateway.settings.upstream_api == "gemini":
+        return deliver(image_request, [{"text": image_request.prompt}], caller=caller)
+    _compat_can_answer(image_request)
     answer = gateway.images.generate(
         image_request, g.trace, client_gone=disconnect_check(request.environ)
     )
@@ -66,6 +70,18 @@ def get_model(model: str):
     gateway = current_app.extensions["gateway"]
     gateway.tokens.check_header(request.headers.get("Authorization"))
     return jsonify(gateway.models.model(model))
+
+
+def _compat_can_answer(image_request) -> None:
+    """The compat pass-through relays Gemini's base64 answer: no URL, no stream."""
+    for param, asked in (("response_format", image_request.response_format == "url"),
+                         ("stream", image_request.stream)):
+        if asked:
+            raise InvalidRequest(
+                f"'{param}': {'url' if param == 'response_format' else 'true'} is not "
+                "supported with UPSTREAM_API=openai, which passes Gemini's own base64 answer "
+                "through; use response_format 'b64_json' (or the native backend).",
+                param=param, code="unsupported_value")
 
 
 def _json_body() -> object:

@@ -13,12 +13,14 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com/v1beta"
 DEFAULT_MODEL = "gemini-nano-banana-2.1"
 UPSTREAM_APIS = ("gemini", "openai")
 # The seed documented the OpenAI-compatibility layer's URL; the native API lives one level up.
 COMPAT_SUFFIX = "/openai"
+IMAGE_STORES = ("disk", "redis")
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 MIB = 1024 * 1024
 
@@ -71,6 +73,12 @@ class Settings:
     playground: bool | None = None  # None: on in demo mode and behind client tokens
     max_image_bytes: int = 20 * MIB
     max_edit_body_bytes: int = 64 * MIB
+    image_store: str = "disk"
+    image_store_dir: str | None = None  # None: a folder in the system's temporary directory
+    image_url_ttl: float = 3600.0
+    image_store_max_bytes: int = 1024 * MIB
+    public_base_url: str | None = None
+    stream_keepalive: float = 15.0
 
     @property
     def upstream_root(self) -> str:
@@ -108,8 +116,10 @@ class Settings:
     def secrets(self) -> tuple[str, ...]:
         """Every value that must never be printed."""
         admin = (self.admin_token,) if self.admin_token else ()
-        # A Redis URL with a password is a secret as a whole.
+        # A Redis URL with a password is a secret as a whole, and so is its password.
+        redis_password = urlsplit(self.redis_url).password if self.redis_url else None
         redis = (self.redis_url,) if self.redis_url and "@" in self.redis_url else ()
+        redis += (redis_password,) if redis_password else ()
         return self.gemini_api_keys + self.proxy_auth_keys + admin + redis
 
     @classmethod
@@ -138,6 +148,8 @@ class Settings:
         settings = cls(**{"gemini_api_keys": (), **values})
         if settings.metrics_auth and not settings.admin_token:
             problems.append("METRICS_AUTH=true needs ADMIN_TOKEN: the token /metrics asks for")
+        if settings.image_store == "redis" and not settings.redis_url:
+            problems.append("IMAGE_STORE=redis needs REDIS_URL, e.g. redis://localhost:6379/0")
         if settings.request_deadline < settings.upstream_connect_timeout:
             problems.append("REQUEST_DEADLINE must be at least UPSTREAM_CONNECT_TIMEOUT (seconds)")
         if problems:
@@ -243,6 +255,13 @@ def _aliases(name: str, raw: str) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 
+def _image_store(name: str, raw: str) -> str:
+    if raw.lower() not in IMAGE_STORES:
+        raise ConfigError(f"{name} must be disk (a folder, one machine) or redis (shared by "
+                          f"every worker and instance), got {raw!r}")
+    return raw.lower()
+
+
 def _log_format(name: str, raw: str) -> str:
     if raw.lower() not in ("text", "json"):
         raise ConfigError(f"{name} must be text or json, got {raw!r}")
@@ -345,6 +364,14 @@ _PARSERS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     # Edits and variations (issue 9): limits for those routes only.
     "MAX_IMAGE_BYTES": ("max_image_bytes", _integer(1024, 1024 * MIB)),
     "MAX_EDIT_BODY_BYTES": ("max_edit_body_bytes", _integer(1024, 4096 * MIB)),
+    # Image delivery (issue 10): response_format=url answers from an image store.
+    "IMAGE_STORE": ("image_store", _image_store),
+    "IMAGE_STORE_DIR": ("image_store_dir", lambda name, raw: raw),
+    "IMAGE_URL_TTL": ("image_url_ttl", _seconds(10, 7 * 86400)),
+    "IMAGE_STORE_MAX_BYTES": ("image_store_max_bytes", _integer(MIB, 1 << 50)),
+    "PUBLIC_BASE_URL": ("public_base_url", _base_url),
+    # Under Heroku's 55 s rolling window, with room for a slow write.
+    "STREAM_KEEPALIVE": ("stream_keepalive", _seconds(0.05, 50)),
 }
 
 VARIABLES = tuple(_PARSERS)

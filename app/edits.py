@@ -16,10 +16,10 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from .answers import ImagesBody, images_from
 from .client_socket import disconnect_check
+from .delivery import deliver
 from .edit_request import EditRequest, parse_edit_form, parse_edit_json, parse_variation_form
 from .editing import Editor
 from .errors import InvalidRequest
-from .generation import Made, answer_body
 from .json_body import SpooledBody
 from .uploads import edit_body_limits
 from .upstream.relay import RelayedBody
@@ -63,19 +63,11 @@ def _made_and_answered(gateway, edit: EditRequest) -> Response:
     if edit.image.dropped:
         # repr: a field name is the client's, and may hold a line break.
         log.debug("ignored parameters: %s", ", ".join(map(repr, edit.image.dropped)))
-    made = Editor(gateway.images).make(edit, g.trace,
-                                       client_gone=disconnect_check(request.environ))
-    return _answer(made, edit)
-
-
-def _answer(made: Made, edit: EditRequest) -> Response:
-    """The one place the answer is built: other answer forms (a URL, a stream) go here."""
-    try:
-        body = answer_body(made, edit.image)
-    except BaseException:
-        made.close()
-        raise
-    return _sent(body)
+    editor = Editor(gateway.images)
+    # b64_json, url or a stream, as for generations; the edit makes its own images (its
+    # body spooled once for the n calls, its mask applied after).
+    return deliver(edit.image, None, "image_edit", caller=g.caller,
+                   make=lambda trace, gone: editor.make(edit, trace, client_gone=gone))
 
 
 def _sent(body: ImagesBody | RelayedBody) -> Response:
@@ -102,7 +94,8 @@ def _forwarded(path: str) -> Response:
 
 def _authorised():
     gateway = current_app.extensions["gateway"]
-    gateway.tokens.check_header(request.headers.get("Authorization"))
+    g.caller = gateway.tokens.check_header(request.headers.get("Authorization"))
+    gateway.clients.check(g.caller)  # CLIENT_RATE_LIMIT, CLIENT_IMAGE_QUOTA
     return gateway
 
 

@@ -11,6 +11,8 @@
     ├── RateLimited               429 every usable key is cooling down; Retry-After
     ├── NoUsableKey               503 every key is out of rotation
     ├── QueueFull                 503 no concurrency slot within QUEUE_TIMEOUT; Retry-After
+    ├── StoreUnavailable          503 the image store cannot write or read (disk full, Redis down)
+    ├── ImageNotFound             404 no stored image by that name (unknown or expired)
     ├── BadGateway                502 5xx after retries, garbage body, dropped connection
     │   ├── UpstreamTooLarge      502 body over MAX_UPSTREAM_BYTES
     │   └── NoImageMade           502 Gemini answered 200 without an image (not its filters)
@@ -152,6 +154,20 @@ class QueueFull(GatewayError):
     status = 503
     error_type = "server_error"
     code = "server_busy"
+
+
+class StoreUnavailable(GatewayError):
+    """The image store failed: no answer may point at an image that was not stored."""
+
+    status = 503
+    error_type = "server_error"
+    code = "image_store_unavailable"
+
+
+class ImageNotFound(GatewayError):
+    status = 404
+    error_type = "invalid_request_error"
+    code = "image_not_found"
 
 
 class BadGateway(GatewayError):

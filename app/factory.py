@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 
 from flask import Flask
 
-from . import admin, api, edits, probes, request_lifecycle, web
+from . import admin, api, edits, files, probes, request_lifecycle, web
 from .auth import TokenChecker
 from .client_limits import ClientLimits
 from .config import Settings
@@ -26,6 +26,8 @@ from .metrics import Metrics
 from .models_catalog import ModelCatalog
 from .redaction import Redactor
 from .redis_link import RedisLink
+from .store import ImageStore
+from .store import from_settings as image_store_from_settings
 from .upstream import UpstreamClient, build_session
 from .upstream.client import BearerKey, GoogApiKey
 from .upstream.redis_slots import RedisSlots
@@ -49,6 +51,7 @@ class Gateway:
     cors: Cors
     redact: Redactor
     clients: ClientLimits
+    store: ImageStore
     reprober: Reprober
     redis: RedisLink | None = None
 
@@ -102,9 +105,10 @@ def create_app(config: Settings | Mapping[str, str] | None = None) -> Flask:
                              observer=metrics),
         reprober=Reprober(pool, session, settings, link),
         redis=link,
+        store=image_store_from_settings(settings),
     )
 
-    for blueprint in (api.bp, edits.bp, probes.bp, admin.bp, web.bp):
+    for blueprint in (api.bp, edits.bp, files.bp, probes.bp, admin.bp, web.bp):
         app.register_blueprint(blueprint)
     request_lifecycle.install(app)
     register_error_handlers(app)

@@ -30,7 +30,7 @@ from .errors import (
     UpstreamRejected,
 )
 from .gemini.image_options import ImagePlan, plan_image
-from .gemini.models import ModelNames, ModelTable
+from .gemini.models import ModelNames, ModelSpec, ModelTable
 from .gemini.native import NativeAnswer, add_usage, generate_body, openai_usage, read_answer
 from .gemini.spool import SpoolingScanner
 from .image_files import MIME_FORMATS, info_from_b64, transcode_b64
@@ -43,6 +43,8 @@ log = logging.getLogger("gateway.images")
 # An answer's images stay in memory up to this size, then wait in an unlinked temporary
 # file: a hundred 8 MB answers in flight cost disk cache, not the worker's memory.
 SPOOL_MEMORY_BYTES = 1 << 20
+# Model families that think without showing it and refuse thinkingConfig altogether.
+NO_THOUGHTS_PREFIXES = ("gemini-2.", "gemini-1.")
 
 # When every call failed, the error that tells the client most: its own mistakes first
 # (retrying cannot help), then limits with a known wait, then upstream trouble.
@@ -91,12 +93,7 @@ class ImageGenerator:
              encode: Callable[[dict], SpooledBody] | None = None) -> Made:
         """``request.n`` native calls with ``parts`` as the user turn. With ``encode`` the
         body is written once into a file the n calls read (an edit's large images)."""
-        model = check_model_id(self.names.resolve(request.model))
-        spec = self.table.get(model)
-        plan = plan_image(spec, size=request.size, quality=request.quality,
-                          aspect_ratio=request.aspect_ratio, image_size=request.image_size)
-        body = generate_body(parts, plan)
-        path = f"/models/{model}:generateContent"
+        model, plan, path, body = self.prepared(request, parts)
         encoded = encode(body) if encode is not None else None
 
         def one_call(call_trace: UpstreamTrace) -> NativeAnswer:
@@ -123,6 +120,20 @@ class ImageGenerator:
         trace.images = sum(len(a.images) for a in answers)
         return Made(answers, plan, usage)
 
+    def prepared(self, request: ImageRequest, parts: list[dict], *, streaming: bool = False
+                 ) -> tuple[str, ImagePlan, str, dict]:
+        """(model, plan, path, body) of the native call for ``request``. Streaming calls ask
+        for Gemini's draft images (``includeThoughts``) when the client wants partials and
+        the model can show its thoughts."""
+        model = check_model_id(self.names.resolve(request.model))
+        spec = self.table.get(model)
+        plan = plan_image(spec, size=request.size, quality=request.quality,
+                          aspect_ratio=request.aspect_ratio, image_size=request.image_size)
+        thoughts = streaming and request.partial_images > 0 and shows_thoughts(spec)
+        body = generate_body(parts, plan, include_thoughts=thoughts)
+        method = "streamGenerateContent?alt=sse" if streaming else "generateContent"
+        return model, plan, f"/models/{model}:{method}", body
+
     def _scanner(self) -> SpoolingScanner:
         return SpoolingScanner(memory_bytes=SPOOL_MEMORY_BYTES)
 
@@ -139,6 +150,15 @@ class ImageGenerator:
         return ModelNotFound(f"Gemini has no image model '{model}' (it answered: "
                              f"{error.message}). The gateway's default is '{default}'; "
                              "GET /v1/models lists what is available.")
+
+
+def shows_thoughts(spec: ModelSpec | None) -> bool:
+    """Whether a model takes ``includeThoughts``: those with thinking levels, and the 3.x
+    models that always think. Gemini 2.x refuses any thinkingConfig (a 400), and a model
+    the table does not know is not risked."""
+    if spec is None:
+        return False
+    return bool(spec.thinking_levels) or not spec.id.startswith(NO_THOUGHTS_PREFIXES)
 
 
 def fan_out(call: Callable[[UpstreamTrace], object], n: int, trace: UpstreamTrace) -> list:

@@ -14,6 +14,7 @@ from .upstream import UpstreamTrace
 access_log = logging.getLogger("gateway.access")
 # Load balancers and Prometheus ask every few seconds: their lines would drown the rest.
 QUIET_ROUTES = frozenset({"/healthz", "/readyz", "/metrics"})
+CLIENT_CLOSED = 499
 
 
 def install(app: Flask) -> None:
@@ -51,12 +52,17 @@ def _finish(response: Response) -> Response:
         fields["error"] = g.error
     level = logging.DEBUG if route in QUIET_ROUTES and response.status_code < 500 \
         else logging.INFO
+    delivery = g.get("delivery")  # a stream, which may lose its client mid-way
 
     def log_when_sent() -> None:
         # Runs when the server closes the response: the latency includes sending the body.
         seconds = time.perf_counter() - started
         # Read now: a relayed answer counts its images as they pass.
         fields["key"], fields["images"] = trace.key, trace.images
+        fields["attempts"] = trace.attempts  # a stream makes its calls after the view returned
+        if delivery is not None and delivery.client_gone:
+            # As nginx logs it: the client closed the connection before the answer ended.
+            fields["status"], fields["client_gone"] = CLIENT_CLOSED, True
         gateway.metrics.request_done(route, fields["method"], fields["status"], seconds)
         fields["latency_ms"] = round(seconds * 1000, 1)
         access_log.log(level, _access_text(fields), extra={"request_id": request_id,
@@ -83,6 +89,8 @@ def _access_text(fields: dict) -> str:
     text = (f'{fields["method"]} {fields["path"]} {fields["status"]} {fields["latency_ms"]}ms '
             f'attempts={fields["attempts"]} key={fields["key"] or "-"} '
             f'images={fields["images"] if fields["images"] is not None else "-"}')
+    if fields.get("client_gone"):
+        text += " client_gone=true"
     if "prompt" in fields:
         text += f" prompt={fields['prompt']!r}"
     if "error" in fields:

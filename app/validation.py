@@ -17,6 +17,8 @@ from .gemini.models import ALL_RATIOS, IMAGE_SIZES
 MAX_IMAGES = 10
 MAX_PROMPT_CHARS = 32_000
 OUTPUT_FORMATS = ("png", "jpeg", "webp")
+# Model names for which OpenAI answered with a URL when response_format was left out.
+URL_DEFAULT_MODELS = ("dall-e-2", "dall-e-3")
 # The fields the gateway reads; every other one is accepted and ignored.
 UNDERSTOOD = ("model", "prompt", "n", "size", "response_format", "quality", "output_format",
               "output_compression", "background", "aspect_ratio", "image_size", "stream",
@@ -64,15 +66,16 @@ def parse_image_request(body: object, default_model: str) -> ImageRequest:
         raise InvalidRequest(
             f"'prompt' must be at most {MAX_PROMPT_CHARS} characters.", param="prompt"
         )
+    model = parse_model(body.get("model"), default_model)
     return ImageRequest(
         prompt=prompt,
-        model=parse_model(body.get("model"), default_model),
+        model=model,
         n=_n(body.get("n")),
         size=_size(body.get("size")),
         quality=_choice(body, "quality", QUALITIES),
         output_format=_output_format(body.get("output_format")),
         output_compression=_compression(body.get("output_compression")),
-        response_format=_response_format(body.get("response_format")),
+        response_format=_response_format(body.get("response_format"), model),
         stream=_stream(body.get("stream")),
         partial_images=_partial_images(body.get("partial_images")),
         aspect_ratio=_choice(body, "aspect_ratio", ALL_RATIOS),
@@ -161,31 +164,24 @@ def _compression(value: object) -> int | None:
     return value
 
 
-def _response_format(value: object) -> str:
+def _response_format(value: object, model: str) -> str:
     if value is None:
-        return "b64_json"
+        # OpenAI's own default for its DALL·E names, which LangChain's DallEAPIWrapper and
+        # other DALL·E-era clients rely on (they read data[0].url); decided on the name the
+        # client sent, before aliases.
+        return "url" if model in URL_DEFAULT_MODELS else "b64_json"
     if value not in ("b64_json", "url"):
         raise InvalidRequest(
             "'response_format' must be 'b64_json' or 'url'.",
             param="response_format",
             code="invalid_value",
         )
-    if value == "url":
-        raise InvalidRequest(
-            "'response_format': 'url' is not supported yet: the gateway has no image store. "
-            "Use 'b64_json'.",
-            param="response_format",
-            code="unsupported_value",
-        )
     return value
 
 
 def _stream(value: object) -> bool:
-    if value is None or value is False:
-        return False
-    if value is True:
-        raise InvalidRequest("'stream': true is not supported yet; leave it out.",
-                             param="stream", code="unsupported_value")
+    if value is None or isinstance(value, bool):
+        return bool(value)
     raise InvalidRequest("'stream' must be true or false.", param="stream",
                          code="invalid_value")
 

@@ -22,6 +22,9 @@ ensure redis-server redis-server
 # as nothing (the pages' tests read what a person would see).
 ensure chromium chromium fonts-liberation
 ensure chromedriver chromium-driver
+# The Node SDK's tests (npm installs the openai package into .cache/).
+ensure node nodejs
+ensure npm npm
 
 if [ "${#missing[@]}" -eq 0 ]; then
     exit 0

@@ -11,6 +11,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
 import redis
 
 
@@ -64,3 +65,12 @@ class RedisServer:
                 self.process.kill()
                 self.process.wait(timeout=5)
         self.process = None
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    """A redis-server of the test's own, for tests that look at every key or stop it.
+    Import it into a test module to use it there instead of conftest's shared one."""
+    server = RedisServer(tmp_path).start()
+    yield server
+    server.stop()

@@ -382,8 +382,8 @@ def test_more_images_than_the_model_takes_is_400_naming_its_limit(client, auth, 
     ({"prompt": ""}, "prompt", None),
     ({"n": "11"}, "n", "invalid_value"),
     ({"n": "two"}, "n", "invalid_value"),
-    ({"response_format": "url"}, "response_format", "unsupported_value"),
-    ({"stream": "true"}, "stream", "unsupported_value"),
+    ({"response_format": "png"}, "response_format", "invalid_value"),
+    ({"stream": "maybe"}, "stream", "invalid_value"),
     ({"background": "transparent"}, "background", "unsupported_value"),
     ({"size": "big"}, "size", "invalid_value"),
 ])
@@ -480,7 +480,8 @@ def test_demo_mode_edits_offline(make_app, auth):
     ("/v1/images/edits", {}, [], {}, 400),
     ("/v1/images/variations", {}, [("image", b"\x89PNG\r\n\x1a\n")], {"n": "2"}, 200),
     ("/v1/images/variations", {}, [("image", b"RIFF\0\0\0\0WEBPVP8 ")],
-     {"response_format": "url"}, 400),
+     {"response_format": "url"}, 200),
+    ("/v1/images/variations", {}, [("image", b"GIF89a")], {}, 400),
 ])
 def test_answers_are_what_the_spec_documents(native, auth, upstream, path, env, files, fields,
                                              status):
@@ -492,3 +493,44 @@ def test_answers_are_what_the_spec_documents(native, auth, upstream, path, env, 
     unauthorised = edit(native(**env), {}, files, path=path)
     assert contract.contract_violations("POST", path, 401, unauthorised.headers,
                                         unauthorised.get_data()) == []
+
+
+# ---- delivered as for generations: url and stream ------------------------------------------
+
+
+def test_an_edit_as_a_url_serves_the_masked_result_without_a_token(native, auth, upstream,
+                                                                   tmp_path):
+    client = native(IMAGE_STORE_DIR=str(tmp_path / "store"))
+    answered_by_gemini(upstream, gemini.jpeg_bytes(150, 100))
+    original = photo(96, 64)
+    response = edit(client, auth, [("image", original), ("mask", hole_mask())],
+                    response_format="url")
+    assert response.status_code == 200, response.get_data(as_text=True)
+    (item,) = response.get_json()["data"]
+    assert "b64_json" not in item and "/v1/images/files/" in item["url"]
+    fetched = client.get(item["url"].split("localhost", 1)[-1])  # no Authorization header
+    assert fetched.status_code == 200 and fetched.headers["Content-Type"] == "image/png"
+    result = Image.open(io.BytesIO(fetched.get_data())).convert("RGB").load()
+    before = Image.open(io.BytesIO(original)).convert("RGB").load()
+    assert result[0, 0] == before[0, 0] and result[95, 63] == before[95, 63]
+
+
+def test_an_edit_streams_image_edit_events(client, auth, upstream):
+    answered_by_gemini(upstream)
+    response = edit(client, auth, [("image", photo()), ("mask", hole_mask())], stream="true",
+                    n="2")
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.headers["Content-Type"] == "text/event-stream"
+    events = [json.loads(block[6:]) for block in response.get_data().split(b"\n\n")
+              if block.startswith(b"data: ")]
+    assert [e["type"] for e in events] == ["image_edit.completed"] * 2
+    assert all(e["size"] == "96x64" and e["output_format"] == "png" for e in events)
+    assert all(e["usage"]["total_tokens"] > 0 for e in events)
+    assert len(upstream.calls) == 2
+
+
+def test_an_edit_stream_that_fails_at_once_is_a_json_error(client, auth, upstream):
+    upstream.post(generate_url(), json=gemini.prompt_blocked("SAFETY"))
+    response = edit(client, auth, [("image", photo())], stream="true")
+    error_of(response, 400)
+    assert response.get_json()["error"]["code"] == "content_policy_violation"

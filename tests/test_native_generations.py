@@ -217,7 +217,8 @@ def test_jpeg_as_asked_passes_through_untouched(client, auth, upstream):
 
 @pytest.mark.parametrize(("field", "value"), [
     ("output_format", "gif"), ("output_format", "svg"), ("background", "transparent"),
-    ("quality", "ultra"), ("n", 11), ("model", "../../files/x"), ("stream", True)])
+    ("quality", "ultra"), ("n", 11), ("model", "../../files/x"), ("stream", "yes"),
+    ("response_format", "png")])
 def test_what_gemini_cannot_do_is_a_clear_400_before_any_call(client, auth, upstream, field,
                                                               value):
     error = error_of(post(client, auth, {"prompt": "x", field: value}), 400)

@@ -3,7 +3,8 @@
 
 It records every call (time, key, body), counts calls in flight, and answers with
 whatever the test's ``behaviour(call)`` returns: a reply, a dropped connection, a slow
-or trickling body, silence until the client gives up, or an endless flood. A ``Reply`` (or
+or trickling body, silence until the client gives up, an endless flood, or an SSE
+answer paced event by event. A ``Reply`` (or
 ``Drop``) without a body answers what Gemini answers on that path when all goes well:
 ``…:generateContent`` a native image answer (a small real JPEG), ``…:streamGenerateContent``
 its SSE form (a JSON array without ``alt=sse``), ``GET {native_root}/models`` one page of
@@ -111,7 +112,18 @@ class Flood:
     block: int = 1 << 20  # bytes a write (an HTTP chunk when chunked)
 
 
-Action = Reply | Drop | Trickle | Stall | Flood
+@dataclass
+class Paced:
+    """A 200 SSE answer sent event by event (chunked), ``gap`` seconds apart: the first
+    event at once, then each next one after the gap. ``body`` None: the default SSE answer
+    for the call's path (``drafts`` thought images before the final one)."""
+
+    gap: float
+    body: bytes | None = None
+    drafts: int = 0
+
+
+Action = Reply | Drop | Trickle | Stall | Flood | Paced
 
 
 class FakeGemini:
@@ -258,6 +270,8 @@ def _handler_for(fake: FakeGemini) -> type[BaseHTTPRequestHandler]:
                 self.close_connection = True
             elif isinstance(action, Flood):
                 self._flood(action)
+            elif isinstance(action, Paced):
+                self._paced(action, call)
 
         def _finish(self, data: bytes) -> None:
             """Send ``data``; the call leaves the in-flight count just before its last byte."""
@@ -278,6 +292,25 @@ def _handler_for(fake: FakeGemini) -> type[BaseHTTPRequestHandler]:
                     except OSError:
                         break
                     time.sleep(0.01)  # it sent something instead; keep waiting
+
+        def _paced(self, action: Paced, call: Call) -> None:
+            body = action.body
+            if body is None:
+                answer = gemini.native_image_answer(
+                    images=[("image/jpeg", gemini.jpeg_b64(64, 64))],
+                    thought_images=action.drafts)
+                body = gemini.native_sse(answer)
+            events = [event + b"\r\n\r\n" for event in body.split(b"\r\n\r\n") if event]
+            self.wfile.write(self._head(200, "text/event-stream", None,
+                                        ["Transfer-Encoding: chunked"]))
+            for index, event in enumerate(events):
+                if index:
+                    time.sleep(action.gap)
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(event), event))
+                self.wfile.flush()
+            self._done()
+            self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
 
         def _flood(self, action: Flood) -> None:
             extra = ["Content-Encoding: gzip"] if action.gzip else []

@@ -33,11 +33,13 @@ sizes = st.one_of(
 )
 image_bodies = st.fixed_dictionaries(
     {"prompt": st.text(max_size=20)},
-    optional={"model": json_values, "n": json_values, "size": json_values | sizes,
+    optional={"model": json_values | st.sampled_from(["dall-e-2", "dall-e-3"]),
+              "n": json_values, "size": json_values | sizes,
               "response_format": json_values | st.sampled_from(["b64_json", "url"]),
               "quality": json_values | st.sampled_from(["low", "hd", "max", "ultra"]),
               "output_format": json_values | st.sampled_from(["png", "jpeg", "gif"]),
               "background": json_values | st.sampled_from(["auto", "transparent"]),
+              "stream": json_values | st.booleans(),
               "seed": json_values, "user": json_values},
 )
 
@@ -51,7 +53,11 @@ def test_a_request_is_either_accepted_as_documented_or_refused_naming_the_parame
         assert refusal.status == 400
         assert refusal.param is None or refusal.param in (*UNDERSTOOD, "background")
         return
-    assert request.response_format == "b64_json"
+    asked = body.get("response_format")
+    # OpenAI's own default for its DALL·E names (decided before aliases): url.
+    default = "url" if request.model in ("dall-e-2", "dall-e-3") else "b64_json"
+    assert request.response_format == (default if asked is None else asked)
+    assert request.stream is (body.get("stream") is True)
     assert isinstance(request.prompt, str) and request.prompt.strip()
     assert isinstance(request.model, str) and request.model.strip()
     assert type(request.n) is int and 1 <= request.n <= MAX_IMAGES
