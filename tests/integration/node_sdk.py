@@ -30,11 +30,17 @@ def node_sdk() -> Path:
     return CACHE
 
 
-def run_node(script: str, env: dict[str, str], timeout: float = 60) -> dict:
-    """Run ``tests/integration/node/<script>`` with the SDK; its last stdout line is JSON."""
+def node_lines(script: str, env: dict[str, str], timeout: float = 60) -> list[dict]:
+    """Run ``tests/integration/node/<script>`` with the SDK; each stdout line is JSON."""
     folder = node_sdk()
     completed = subprocess.run(
         ["node", str(SCRIPTS / script)], cwd=folder, capture_output=True, text=True,
-        timeout=timeout, env={**os.environ, "NODE_PATH": str(folder / "node_modules"), **env})
+        timeout=timeout, env={**os.environ, "NODE_PATH": str(folder / "node_modules"), **env},
+        stdin=subprocess.DEVNULL)
     assert completed.returncode == 0, completed.stderr[-3000:]
-    return json.loads(completed.stdout.strip().splitlines()[-1])
+    return [json.loads(line) for line in completed.stdout.strip().splitlines()]
+
+
+def run_node(script: str, env: dict[str, str], timeout: float = 60) -> dict:
+    """As ``node_lines``, for a script whose last line says everything."""
+    return node_lines(script, env, timeout)[-1]

@@ -5,26 +5,21 @@ and Node openai SDKs, keep-alives, and a client that leaves mid-stream."""
 import json
 import os
 import re
-import shutil
 import socket
-import subprocess
 import time
-from pathlib import Path
 
 import openai
-import pytest
 import requests
 
 from tests import gemini_bodies as gemini
 from tests.conftest import TOKENS
 from tests.integration.fake_gemini import Paced, Reply
-from tests.integration.gateway_process import ROOT
+from tests.integration.node_sdk import node_lines
+from tests.integration.python_clients import langchain_dalle_url
 from tests.redis_server import redis_server  # noqa: F401 - the fixture
 
 AUTH = {"Authorization": f"Bearer {TOKENS[0]}"}
 IMAGE = gemini.jpeg_bytes(64, 64)  # what the fake's default answers hold
-NODE_OPENAI = "openai@7"
-NODE_CACHE = ROOT / ".cache" / "node-openai"
 _ACCESS = re.compile(r"\[(\d+)\] gateway\.access \[[^\]]+\] (\w+) (\S+) (\d+)")
 
 
@@ -65,11 +60,10 @@ def test_url_answer_is_fetched_without_a_token_and_expires(start_gateway, tmp_pa
     assert fetched.status_code == 200 and fetched.content == IMAGE
     assert fetched.headers["Content-Type"] == "image/jpeg"
 
-    # LangChain's DallEAPIWrapper (langchain-community 0.4.2) sends exactly this and reads
-    # data[0].url; the package itself pulls in far too much for the test extra.
-    langchain = generate(gateway, prompt="a fox", n=1, size="1024x1024",
-                                             model="dall-e-2")
-    assert requests.get(langchain.data[0].url, timeout=10).content == IMAGE
+    # LangChain's DallEAPIWrapper itself: its default model dall-e-2, no response_format.
+    url = langchain_dalle_url(gateway.url + "/v1", TOKENS[0], "a fox")
+    assert url.startswith(gateway.url + "/v1/images/files/")
+    assert requests.get(url, timeout=10).content == IMAGE
 
     name = item.url.rpartition("/")[2]
     past = time.time() - 3601
@@ -174,46 +168,11 @@ def test_two_workers_serve_each_others_urls_through_redis(start_gateway, tmp_pat
     assert set(file_servers()) - {maker}, "every fetch was served by the worker that made it"
 
 
-@pytest.fixture(scope="session")
-def node_openai():
-    """The openai npm package in a cache folder (installed once per checkout)."""
-    if shutil.which("node") is None or shutil.which("npm") is None:
-        pytest.skip("node/npm are not installed: run scripts/test-deps.sh (make test does)")
-    if not (NODE_CACHE / "node_modules" / "openai" / "package.json").exists():
-        NODE_CACHE.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["npm", "install", "--prefix", str(NODE_CACHE), "--no-audit",
-                        "--no-fund", "--silent", NODE_OPENAI], check=True, timeout=300,
-                       stdin=subprocess.DEVNULL)
-    return NODE_CACHE / "node_modules"
-
-
-NODE_SCRIPT = """
-const OpenAI = require("openai");
-const client = new OpenAI({baseURL: process.env.BASE_URL, apiKey: process.env.TOKEN,
-                           maxRetries: 0});
-(async () => {
-  const stream = await client.images.generate({prompt: "a fox", stream: true,
-                                               partial_images: 2});
-  for await (const event of stream) {
-    console.log(JSON.stringify({type: event.type, index: event.partial_image_index,
-                                bytes: Buffer.from(event.b64_json, "base64").length,
-                                usage: event.usage ? event.usage.total_tokens : null}));
-  }
-})().catch((error) => { console.error(String(error)); process.exit(1); });
-"""
-
-
-def test_node_sdk_streams_partial_images(start_gateway, fake_gemini, tmp_path, node_openai):
+def test_node_sdk_streams_partial_images(start_gateway, fake_gemini, tmp_path):
     fake_gemini.behaviour = lambda call: Paced(gap=0.05, drafts=2)
     gateway = native(start_gateway, tmp_path)
-    script = Path(tmp_path / "stream.js")
-    script.write_text(NODE_SCRIPT)
-    done = subprocess.run(
-        ["node", str(script)], capture_output=True, text=True, timeout=60, check=False,
-        env={"PATH": os.environ["PATH"], "NODE_PATH": str(node_openai),
-             "BASE_URL": gateway.url + "/v1", "TOKEN": TOKENS[0]})
-    assert done.returncode == 0, done.stderr
-    events = [json.loads(line) for line in done.stdout.splitlines()]
+    events = node_lines("stream.js", {"GATEWAY_URL": gateway.url,
+                                      "GATEWAY_TOKEN": TOKENS[0]})
     assert [e["type"] for e in events] == ["image_generation.partial_image"] * 2 + [
         "image_generation.completed"]
     assert [e["index"] for e in events[:2]] == [0, 1]
