@@ -60,6 +60,7 @@ _IMAGE_FIELD = b'"b64_json"'
 # Bytes kept back between chunks, beyond the longest secret, so that an image field's
 # opening ('"b64_json" : "') split over two chunks is still recognised.
 _FIELD_MARGIN = 64
+_WHITE = (b" ", b"\t", b"\r", b"\n")
 
 
 class BodyMasker:
@@ -96,7 +97,10 @@ class BodyMasker:
             opening = _image_value_start(data, at)
             if opening is None:
                 masked = self._masked(data[at:])
-                kept = min(len(masked), self._hold)
+                # No secret holds white space: data that ends in some cannot end in part
+                # of one, so nothing need wait for the next chunk (an SSE event, which ends
+                # in a blank line, goes out at once).
+                kept = 0 if masked[-1:] in _WHITE else min(len(masked), self._hold)
                 self._pending = masked[len(masked) - kept:]
                 out.append(masked[: len(masked) - kept])
                 break

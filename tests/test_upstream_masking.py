@@ -110,3 +110,15 @@ def test_the_body_masker_finds_secrets_split_over_chunks_and_skips_image_data():
         chunks = [body[i:i + size] for i in range(0, len(body), size)]
         out = b"".join(masker.feed(chunk) for chunk in chunks) + masker.finish()
         assert out == expected, size
+
+
+def test_a_chunk_that_ends_in_white_space_is_not_held_back():
+    # An SSE keep-alive must leave at once, not wait in the masker for the next chunk.
+    from app.redaction import BodyMasker
+
+    secret = b"secret-token-0123456789"
+    masker = BodyMasker([secret.decode()])
+    assert masker.feed(b": keep-alive\n\n") == b": keep-alive\n\n"
+    assert masker.feed(b"data: {} secret-tok") == b""  # might be the start of a secret
+    assert masker.feed(b"en-0123456789 \n") == (b"data: {} " + b"*" * (len(secret) - 4)
+                                                 + secret[-4:] + b" \n")

@@ -41,3 +41,21 @@ def start_gateway(fake_gemini, tmp_path):
         for secret in (*KEYS, *TOKENS):
             assert secret not in output, "a secret reached the server's output"
         assert "Traceback" not in output
+
+
+@pytest.fixture
+def sdk():
+    """``sdk(gateway, token, **options)``: an openai client for the gateway, closed after the
+    test (an unclosed one's pooled sockets surface later as a warning in another test)."""
+    import openai
+
+    made = []
+
+    def make(gateway, token, **options):
+        client = openai.OpenAI(base_url=gateway.url + "/v1", api_key=token, **options)
+        made.append(client)
+        return client
+
+    yield make
+    for client in made:
+        client.close()

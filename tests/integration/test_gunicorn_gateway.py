@@ -39,10 +39,10 @@ def assert_openai_error(response, status):
     return error
 
 
-def test_openai_sdk_generates_images_through_the_gateway(start_gateway, fake_gemini):
+def test_openai_sdk_generates_images_through_the_gateway(start_gateway, fake_gemini, sdk):
     fake_gemini.behaviour = lambda call: Reply(body=json.dumps(gemini.images(2)))
     gateway = start_gateway()
-    client = openai.OpenAI(base_url=gateway.url + "/v1", api_key=TOKENS[1], max_retries=0)
+    client = sdk(gateway, TOKENS[1], max_retries=0)
     result = client.images.generate(model="gemini-2.5-flash-image", prompt="a lighthouse",
                                     n=2, size="1024x1024", response_format="b64_json")
     assert len(result.data) == 2
@@ -52,7 +52,7 @@ def test_openai_sdk_generates_images_through_the_gateway(start_gateway, fake_gem
     assert call.body == {"model": "gemini-2.5-flash-image", "prompt": "a lighthouse", "n": 2,
                          "size": "1024x1024", "response_format": "b64_json"}
 
-    wrong = openai.OpenAI(base_url=gateway.url + "/v1", api_key="wrong-token", max_retries=0)
+    wrong = sdk(gateway, "wrong-token", max_retries=0)
     with pytest.raises(openai.AuthenticationError):
         wrong.images.generate(prompt="x")
     fake_gemini.behaviour = lambda call: Reply(429, gemini.rate_limited("30s"))

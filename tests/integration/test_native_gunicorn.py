@@ -31,10 +31,10 @@ def wide_answer(call):
 
 
 def test_python_sdk_gets_images_for_the_default_model_and_for_dall_e_3(native_gateway,
-                                                                       fake_gemini):
+                                                                       fake_gemini, sdk):
     fake_gemini.behaviour = wide_answer
     gateway = native_gateway()
-    client = openai.OpenAI(base_url=gateway.url + "/v1", api_key=TOKENS[1], max_retries=0)
+    client = sdk(gateway, TOKENS[1], max_retries=0)
     result = client.images.generate(prompt="a lighthouse", n=2, size="1792x1024",
                                     quality="high")
     assert [d.b64_json for d in result.data] == [WIDE, WIDE]
@@ -51,8 +51,9 @@ def test_python_sdk_gets_images_for_the_default_model_and_for_dall_e_3(native_ga
     # Round robin: the two calls of one request went to the two keys.
     assert sorted(fake_gemini.keys()) == sorted(KEYS)
 
+    # dall-e-3 without a response_format gets a URL, as OpenAI's DALL·E answers did.
     dalle = client.images.generate(model="dall-e-3", prompt="a fox", size="1024x1024")
-    assert dalle.data[0].b64_json == WIDE
+    assert requests.get(dalle.data[0].url, timeout=10).content == base64.b64decode(WIDE)
     assert fake_gemini.calls[-1].model == DEFAULT
 
     fake_gemini.behaviour = lambda call: Reply(body=json.dumps(
@@ -94,21 +95,21 @@ def test_each_of_n_calls_holds_its_own_slot(native_gateway, fake_gemini):
     assert fake_gemini.max_in_flight == 2
 
 
-def test_a_read_timeout_is_one_504_the_sdk_does_not_retry(native_gateway, fake_gemini):
+def test_a_read_timeout_is_one_504_the_sdk_does_not_retry(native_gateway, fake_gemini, sdk):
     fake_gemini.behaviour = lambda call: Stall(limit=10)
     gateway = native_gateway(UPSTREAM_READ_TIMEOUT=0.5)
     # Default SDK retries: without x-should-retry: false it would start two more
     # (billed) generations after the first timed out.
-    client = openai.OpenAI(base_url=gateway.url + "/v1", api_key=TOKENS[0])
+    client = sdk(gateway, TOKENS[0])
     with pytest.raises(openai.InternalServerError) as caught:
         client.images.generate(prompt="x")
     assert caught.value.status_code == 504
     assert len(fake_gemini.calls) == 1
 
 
-def test_models_come_from_the_native_list(native_gateway, fake_gemini):
+def test_models_come_from_the_native_list(native_gateway, fake_gemini, sdk):
     gateway = native_gateway()
-    client = openai.OpenAI(base_url=gateway.url + "/v1", api_key=TOKENS[0], max_retries=0)
+    client = sdk(gateway, TOKENS[0], max_retries=0)
     ids = [model.id for model in client.models.list()]
     assert DEFAULT in ids and "gemini-2.5-flash" not in ids and "dall-e-3" in ids
     assert client.models.retrieve("gemini-3-pro-image").id == "gemini-3-pro-image"

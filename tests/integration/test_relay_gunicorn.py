@@ -5,7 +5,6 @@ import socket
 import threading
 import time
 
-import openai
 import pytest
 import requests
 
@@ -20,7 +19,7 @@ def big_answer(images=4, size=600_000):
                        "data": [{"b64_json": "QUJD" * (size // 4)} for _ in range(images)]})
 
 
-def test_large_answer_arrives_intact(start_gateway, fake_gemini):
+def test_large_answer_arrives_intact(start_gateway, fake_gemini, sdk):
     body = big_answer()
     fake_gemini.behaviour = lambda call: Reply(body=body)
     gateway = start_gateway()
@@ -29,7 +28,7 @@ def test_large_answer_arrives_intact(start_gateway, fake_gemini):
     assert response.status_code == 200
     assert response.content == body.encode()
     assert response.headers["Content-Length"] == str(len(body))
-    client = openai.OpenAI(base_url=gateway.url + "/v1", api_key=TOKENS[0], max_retries=0)
+    client = sdk(gateway, TOKENS[0], max_retries=0)
     result = client.images.generate(prompt="x", n=4)
     assert len(result.data) == 4
     time.sleep(0.2)

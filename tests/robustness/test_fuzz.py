@@ -42,7 +42,8 @@ from tests.robustness.leak_audit import LeakAudit
 
 pytestmark = [pytest.mark.integration, pytest.mark.soak]
 
-KEYS = ("fake-FuzzKeyAlpha000000000000000001", "fake-FuzzKeyBravo000000000000000002")
+# No long runs of one character: fuzzed names (all zeros, say) must not look like a piece.
+KEYS = ("fake-FuzzKeyAlpha7Q2mX9pL4vR8sT1wK3n", "fake-FuzzKeyBravo5H8dJ2cF6gB9zN4xM7q")
 TOKEN = "gw-fuzz-token-0123456789abcdef"
 ADMIN = "adm-fuzz-token-0123456789abcdef"
 WRONG = "gw-wrong-token-0123456789abcdef"

@@ -15,6 +15,7 @@ const result = await client.images.generate({
   prompt: "a lighthouse at dusk",
   n: 2,
   size: "1792x1024",
+  response_format: "b64_json",  // dall-e-3 would default to a URL
 });
 let refused = null;
 try {
