@@ -381,3 +381,22 @@ def test_an_openai_compatible_upstream_takes_any_model_name(client, auth, upstre
     response = post(client, auth, {"prompt": "x", "model": "google/gemini-2.5-flash-image"})
     assert response.status_code == 200
     assert json.loads(upstream.calls[0].request.body)["model"] == "google/gemini-2.5-flash-image"
+
+
+@pytest.mark.parametrize("status", [302, 307, 308])
+def test_a_redirect_is_never_followed_on_the_compat_route_either(client, auth, upstream,
+                                                                 status):
+    # requests follows redirects by default: a 307/308 re-sent the prompt (and the key)
+    # to another host and served that host's answer as Gemini's.
+    upstream.post(IMAGES_URL, status=status, headers={"Location": "https://evil.test/x"})
+    upstream.post("https://evil.test/x", json=gemini.images())
+    response = post(client, auth)
+    assert_openai_error(response, 502, code="bad_gateway")
+    assert [call.request.url for call in upstream.calls] == [IMAGES_URL]
+
+
+def test_a_malformed_content_length_is_a_502_on_the_compat_route(client, auth, upstream):
+    # str.isdigit() accepts "²", which int() refuses: it was a 500 with a traceback.
+    upstream.post(IMAGES_URL, body=json.dumps(gemini.images()),
+                  headers={"Content-Length": "\u00b2"}, auto_calculate_content_length=False)
+    assert_openai_error(post(client, auth), 502)
