@@ -185,8 +185,12 @@ def _data_url(url: str, param: str, max_image_bytes: int) -> InlineImage:
 
 
 def _remote(url: str, param: str) -> RemoteImage:
-    parts = urlsplit(url)
-    if len(url) > MAX_URL_CHARS or not parts.hostname or any(
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:  # "https://[x": a bracket with no IPv6 address behind it
+        host = None
+    if len(url) > MAX_URL_CHARS or not host or any(
             ch.isspace() or ord(ch) < 0x20 for ch in url):
         raise InvalidRequest(f"'{param}': not a usable https:// URL (at most {MAX_URL_CHARS} "
                              "characters, with a host, without spaces).", param=param,

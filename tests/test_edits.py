@@ -534,3 +534,11 @@ def test_an_edit_stream_that_fails_at_once_is_a_json_error(client, auth, upstrea
     response = edit(client, auth, [("image", photo())], stream="true")
     error_of(response, 400)
     assert response.get_json()["error"]["code"] == "content_policy_violation"
+
+
+def test_an_https_url_that_does_not_parse_is_a_400_not_a_500(client, auth, upstream):
+    # urlsplit raises on a bracket with no IPv6 address behind it (found by the fuzzing).
+    response = client.post("/v1/images/edits", headers=auth, json={
+        "prompt": "x", "images": [{"image_url": "https://[not-ipv6/cat.png"}]})
+    error_of(response, 400, "images")
+    assert len(upstream.calls) == 0
