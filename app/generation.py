@@ -31,16 +31,17 @@ from .errors import (
 from .gemini.image_options import ImagePlan, plan_image
 from .gemini.models import ModelNames, ModelTable
 from .gemini.native import NativeAnswer, add_usage, generate_body, openai_usage, read_answer
-from .gemini.spool import SpoolingScanner
+from .gemini.spool import MemoryBudget, SpoolingScanner
 from .image_files import MIME_FORMATS, info_from_b64, transcode_b64
 from .upstream import UpstreamClient, UpstreamTrace
 from .upstream.relay import RelayedBody
 from .validation import ImageRequest
 
 log = logging.getLogger("gateway.images")
-# An answer's images stay in memory up to this size, then wait in an unlinked temporary
-# file: a hundred 8 MB answers in flight cost disk cache, not the worker's memory.
-SPOOL_MEMORY_BYTES = 1 << 20
+# The answers in flight of a worker keep their images in memory up to this much together;
+# past it they wait in unlinked temporary files: a few answers in flight cost no file
+# written and read back, a hundred 8 MB ones cost disk cache, not the worker's memory.
+SPOOL_MEMORY_BYTES = 64 << 20
 
 # When every call failed, the error that tells the client most: its own mistakes first
 # (retrying cannot help), then limits with a known wait, then upstream trouble.
@@ -69,6 +70,7 @@ class ImageGenerator:
         self.upstream = upstream
         self.table = table
         self.names = names
+        self._spool_budget = MemoryBudget(SPOOL_MEMORY_BYTES)
 
     def generate(self, request: ImageRequest, trace: UpstreamTrace,
                  client_gone: Callable[[], bool] | None = None
@@ -114,7 +116,7 @@ class ImageGenerator:
         return Made(answers, plan, usage)
 
     def _scanner(self) -> SpoolingScanner:
-        return SpoolingScanner(memory_bytes=SPOOL_MEMORY_BYTES)
+        return SpoolingScanner(budget=self._spool_budget)
 
     def _explained(self, error: BaseException, model: str) -> BaseException:
         """A 404 that names the model, says whether it was retired, and offers the default."""
