@@ -55,8 +55,8 @@ class Span:
 class MemoryBudget:
     """Bytes that spools sharing it may hold in memory together; past it they use files.
 
-    One per worker: a few answers in flight stay in memory (no file written and read back,
-    a third of the CPU a 2 MB answer costs), a hundred 8 MB ones cost disk cache instead.
+    One per worker: a few answers in flight stay in memory (no file written and read back:
+    a fifth of the worker's CPU on 2 MB answers), a hundred 8 MB ones cost disk cache.
     """
 
     def __init__(self, limit: int) -> None:
