@@ -11,6 +11,9 @@ from dataclasses import dataclass
 from .errors import BadGateway, ContentPolicyViolation
 
 IMAGE_FIELD = b'"b64_json"'
+# Pieces of an answer smaller than this are joined before they are sent: each piece is a
+# trip through werkzeug and gunicorn and a send() of its own.
+COALESCE_BYTES = 64 * 1024
 # The head of an images answer: a JSON object whose "data" list opens with an image.
 _IMAGES_HEAD = re.compile(rb'^\s*\{.*?"data"\s*:\s*\[\s*\{\s*"b64_json"\s*:\s*"', re.DOTALL)
 
@@ -128,11 +131,20 @@ class ImagesBody:
         self._closed = False
 
     def __iter__(self) -> Iterator[bytes]:
+        pending: list[bytes] = []
+        size = 0
         for piece in self._pieces:
-            if isinstance(piece, bytes):
-                yield piece
-            else:
-                yield from piece.b64_chunks()
+            for chunk in (piece,) if isinstance(piece, bytes) else piece.b64_chunks():
+                if pending and size + len(chunk) > COALESCE_BYTES:
+                    yield b"".join(pending)
+                    pending, size = [], 0
+                if len(chunk) >= COALESCE_BYTES:
+                    yield chunk
+                else:
+                    pending.append(chunk)
+                    size += len(chunk)
+        if pending:
+            yield b"".join(pending)
 
     def close(self) -> None:
         if self._closed:

@@ -32,7 +32,7 @@ from .errors import (
 from .gemini.image_options import ImagePlan, plan_image
 from .gemini.models import ModelNames, ModelSpec, ModelTable
 from .gemini.native import NativeAnswer, add_usage, generate_body, openai_usage, read_answer
-from .gemini.spool import SpoolingScanner
+from .gemini.spool import MemoryBudget, SpoolingScanner
 from .image_files import MIME_FORMATS, info_from_b64, transcode_b64
 from .json_body import SpooledBody
 from .upstream import UpstreamClient, UpstreamTrace
@@ -40,9 +40,10 @@ from .upstream.relay import RelayedBody
 from .validation import ImageRequest, check_model_id
 
 log = logging.getLogger("gateway.images")
-# An answer's images stay in memory up to this size, then wait in an unlinked temporary
-# file: a hundred 8 MB answers in flight cost disk cache, not the worker's memory.
-SPOOL_MEMORY_BYTES = 1 << 20
+# The answers in flight of a worker keep their images in memory up to this much together;
+# past it they wait in unlinked temporary files: a few answers in flight cost no file
+# written and read back, a hundred 8 MB ones cost disk cache, not the worker's memory.
+SPOOL_MEMORY_BYTES = 64 << 20
 # Model families that think without showing it and refuse thinkingConfig altogether.
 NO_THOUGHTS_PREFIXES = ("gemini-2.", "gemini-1.")
 
@@ -73,6 +74,7 @@ class ImageGenerator:
         self.upstream = upstream
         self.table = table
         self.names = names
+        self.spool_budget = MemoryBudget(SPOOL_MEMORY_BYTES)
 
     def generate(self, request: ImageRequest, trace: UpstreamTrace,
                  client_gone: Callable[[], bool] | None = None
@@ -135,7 +137,7 @@ class ImageGenerator:
         return model, plan, f"/models/{model}:{method}", body
 
     def _scanner(self) -> SpoolingScanner:
-        return SpoolingScanner(memory_bytes=SPOOL_MEMORY_BYTES)
+        return SpoolingScanner(budget=self.spool_budget)
 
     def _explained(self, error: BaseException, model: str) -> BaseException:
         """A 404 that names the model, says whether it was retired, and offers the default."""

@@ -24,7 +24,9 @@ PILLOW_NAMES = {"jpeg": "JPEG", "png": "PNG", "webp": "WEBP"}
 MIME_TYPES = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
 # 8K x 8K: far past Gemini's 4K, far short of a decompression bomb.
 MAX_PIXELS = 8192 * 8192
-_HEADS = (64 * 1024, 1024 * 1024)  # base64 bytes tried for a header, then the whole image
+# base64 bytes tried for a header, then the whole image: a JPEG's size marker is usually in
+# its first 3 KB (4 KB of base64 decode and parse in a sixth of the time 64 KB take).
+_HEADS = (4 * 1024, 64 * 1024, 1024 * 1024)
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterator
 from .errors import ClientDisconnected, GatewayError
 from .gemini.native import ImageData, NativeAnswer, add_usage, openai_usage, read_answer
 from .gemini.sse import SseAnswer
-from .generation import SPOOL_MEMORY_BYTES, ImageGenerator, Made, most_telling
+from .generation import ImageGenerator, Made, most_telling
 from .image_pieces import event_image
 from .upstream import UpstreamTrace
 from .validation import ImageRequest
@@ -73,7 +73,7 @@ class ImageStream:
         def call(index: int) -> None:
             sink = functools.partial(
                 SseAnswer, on_draft=functools.partial(self._draft, index),
-                cancelled=self._cancel.is_set, memory_bytes=SPOOL_MEMORY_BYTES)
+                cancelled=self._cancel.is_set, budget=generator.spool_budget)
             try:
                 answer = upstream.call("POST", path, body, read_answer, self._traces[index],
                                        client_gone=self._gone, sink=sink)

@@ -1,4 +1,4 @@
-"""``python -m bench [--quick] [--only S1,S3] [--repetitions N] [--label NAME]``."""
+"""``python -m bench [--quick] [--only S1,N3|S|N] [--repetitions N] [--label NAME]``."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ def main(argv: list[str] | None = None) -> int:
         description="Benchmark the gateway against direct access and nginx proxy_pass.")
     parser.add_argument("--quick", action="store_true",
                         help="one repetition of short runs: checks the harness, not the gateway")
-    parser.add_argument("--only", metavar="S1,S3", help="run only these scenarios")
+    parser.add_argument("--only", metavar="S1,N3",
+                        help="run only these scenarios (S or N alone: all of that group)")
     parser.add_argument("--repetitions", type=int, metavar="N",
                         help="repetitions (default 3, quick 1)")
     parser.add_argument("--label", default="latest",
@@ -26,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     if not 1 <= repetitions <= 20:
         parser.error("--repetitions must be from 1 to 20")
     # Past this no new measurement starts: make bench stays bounded on a slow machine.
-    budget = 15 * 60 if args.quick else (10 + 8 * repetitions) * 60
+    budget = 20 * 60 if args.quick else (15 + 12 * repetitions) * 60
     return run(Options(repetitions, args.quick, args.only, args.label, args.profile, budget))
 
 

@@ -1,9 +1,11 @@
 """A slow fake Gemini: answers every POST with a prepared body after a fixed latency.
 
-Run as ``python -m bench.fake_gemini --port P --latency 2 --body FILE``. One gevent
-process holds thousands of waiting connections for a greenlet each, and sends the prepared
-bytes with ``sendall`` (no copy per response), so on its core it stays far from being the
-bottleneck: the figures then describe the proxy in front of it.
+Run as ``python -m bench.fake_gemini --port P --latency 2 [--trickle 2] --body FILE``.
+With ``--trickle`` the body is sent in slices spread over that many seconds, so a proxy
+holds every answer half-received at once, as with a real Gemini sending megabytes. One
+gevent process holds thousands of waiting connections for a greenlet each, and sends the
+prepared bytes with ``sendall`` (no copy per response), so on its core it stays far from
+being the bottleneck: the figures then describe the proxy in front of it.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from gevent.server import StreamServer  # noqa: E402
 MAX_HEADER_BYTES = 64 * 1024
 MAX_REQUEST_BODY = 1024 * 1024
 READ_CHUNK = 64 * 1024
+TRICKLE_STEP = 0.05  # seconds between two slices of a trickled body
 
 
 def response_head(body_length: int) -> bytes:
@@ -37,9 +40,11 @@ def response_head(body_length: int) -> bytes:
 
 
 class SlowUpstream:
-    def __init__(self, body: bytes, latency: float) -> None:
+    def __init__(self, body: bytes, latency: float, trickle: float = 0.0) -> None:
         self.latency = latency
         self.answer = memoryview(response_head(len(body)) + body)
+        steps = max(1, round(trickle / TRICKLE_STEP))
+        self.slice = -(-len(self.answer) // steps) if trickle > 0 else len(self.answer)
 
     def handle(self, sock: socket.socket, _address: tuple) -> None:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -50,13 +55,20 @@ class SlowUpstream:
                 if request is None:
                     return
                 gevent.sleep(self.latency)
-                sock.sendall(self.answer)
+                self._send(sock)
                 if b"\r\nconnection: close" in request.lower():
                     return
         except OSError:
             return  # the client went away; nothing to clean up but the socket
         finally:
             sock.close()
+
+
+    def _send(self, sock: socket.socket) -> None:
+        for start in range(0, len(self.answer), self.slice):
+            if start:
+                gevent.sleep(TRICKLE_STEP)
+            sock.sendall(self.answer[start:start + self.slice])
 
 
 def _read_request(sock: socket.socket, buffered: bytes) -> tuple[bytes | None, bytes]:
@@ -93,12 +105,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--latency", type=float, required=True, help="seconds before answering")
+    parser.add_argument("--trickle", type=float, default=0.0,
+                        help="seconds to spread the body over (0: all at once)")
     parser.add_argument("--body", type=Path, required=True, help="file holding the 200 body")
     args = parser.parse_args(argv)
 
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    upstream = SlowUpstream(args.body.read_bytes(), args.latency)
+    upstream = SlowUpstream(args.body.read_bytes(), args.latency, args.trickle)
     server = StreamServer(("127.0.0.1", args.port), upstream.handle, backlog=4096)
     gevent.signal_handler(signal.SIGTERM, server.stop, 1)
     gevent.signal_handler(signal.SIGINT, server.stop, 1)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from .report import METRICS, fmt
 from .scenarios import Scenario
 
-_DIGITS = {"errors": 0, "cpu_ms": 3, "cpu_sys_ms": 3, "rss_in_flight": 3}
+_DIGITS = {"errors": 0, "cpu_ms": 3, "cpu_sys_ms": 3, "rss_in_flight": 3,
+           "rss_in_flight_x": 3}
 
 
 def render(results: dict, scenarios: tuple[Scenario, ...]) -> str:
@@ -25,7 +26,7 @@ def render(results: dict, scenarios: tuple[Scenario, ...]) -> str:
         f"{results['cores']['proxy']}, wrk and the upstream to core {results['cores']['load']}."
         + (" **Quick mode: too short to quote.**" if results["quick"] else ""),
         "",
-        "## Targets (issue 5)",
+        "## Targets (issue 5: S, compat pass-through; issue 8: N, native generateContent)",
         "",
         "| scenario | figure | gateway | target | met |",
         "|---|---|---|---|---|",
@@ -40,17 +41,22 @@ def render(results: dict, scenarios: tuple[Scenario, ...]) -> str:
         "wrk completed (with a slow upstream an upper bound: work on requests still in flight "
         "at the end counts, they do not). *proxy core busy*: CPU seconds per second. *proxy "
         "peak RSS*: VmHWM of the worker, reset before the run. *RSS per in-flight*: (peak − "
-        "RSS before the run) ÷ connections.",
+        "RSS before the run) ÷ connections; *÷ answer*: that over the bytes of one answer as "
+        "the client got it (wrk's bytes ÷ requests). Native (N) scenarios: direct and nginx "
+        "fetch one upstream answer per request as it is; the gateway makes n calls and "
+        "answers OpenAI JSON built from them.",
         "",
     ]
     for scenario in scenarios:
         figures = results["summary"].get(scenario.id)
         if figures is None:
             continue
+        body = (f"{scenario.images} call(s) × {scenario.body_bytes // 1024:,} KiB"
+                if scenario.native else
+                f"{scenario.body_bytes // 1024:,} KiB body (n={scenario.images})")
         lines += [
-            f"### {scenario.id} {scenario.title}: {scenario.upstream} upstream, "
-            f"{scenario.body_bytes // 1024:,} KiB body (n={scenario.images}), "
-            f"{scenario.connections:,} connection(s), {scenario.duration:g} s",
+            f"### {scenario.id} {scenario.title}: {scenario.api}, {scenario.upstream} "
+            f"upstream, {body}, {scenario.connections:,} connection(s), {scenario.duration:g} s",
             "",
             "| contender | " + " | ".join(heading for _, heading, _ in METRICS) + " |",
             "|---|" + "---|" * len(METRICS),
@@ -101,8 +107,8 @@ def _memory_stages(stages: dict) -> list[str]:
     lines = [
         "## Memory of one answer, stage by stage (tracemalloc, in-process)",
         "",
-        "In multiples of the upstream body: the peak during each stage, and what is still "
-        "held when it ends.",
+        "In multiples of what Gemini sent for one request (native: n bodies): the peak during "
+        "each stage, and what is still held when it ends.",
         "",
         "| body | stage | peak | held after |",
         "|---|---|---|---|",
@@ -111,7 +117,9 @@ def _memory_stages(stages: dict) -> list[str]:
         if "error" in traced:
             lines.append(f"| {scenario_id} | not measured: {traced['error']} | | |")
             continue
-        body = f"{scenario_id}: {traced['body_bytes'] / 1e6:.1f} MB, n={traced['images']}"
+        calls = traced.get("calls", 1)
+        body = (f"{scenario_id}: {traced['body_bytes'] / 1e6:.1f} MB, n={traced['images']}"
+                + (f" ({calls} calls)" if calls > 1 else ""))
         for stage in traced["stages"]:
             lines.append(f"| {body} | {stage['stage']} | {stage['peak']:.2f}× | "
                          f"{stage['held_after']:.2f}× |")

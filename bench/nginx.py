@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .endpoints import UPSTREAM_PATH
+from .endpoints import NATIVE_ANSWER_FILE, UPSTREAM_PATH
 
 _COMMON = """\
 daemon off;
@@ -38,7 +38,8 @@ http {{
 # Static files answer 405 to POST; error_page turns that into an internal GET of the same
 # URI, which serves the prepared body with a 200 (and nginx drains the request body).
 # sendfile without tcp_nopush: with TCP_CORK on this path a quarter of the answers wait
-# for the 40 ms delayed ACK.
+# for the 40 ms delayed ACK. Any model's :generateContent is rewritten to the one native
+# answer's file, which then takes the same 405 → GET path.
 _STATIC_SERVER = """\
     sendfile on;
     server {{
@@ -47,6 +48,9 @@ _STATIC_SERVER = """\
         default_type application/json;
         location / {{
             error_page 405 =200 $uri;
+        }}
+        location ~ :generateContent$ {{
+            rewrite ^ {native_answer} last;
         }}
     }}"""
 
@@ -78,13 +82,13 @@ _PROXY_SERVER = """\
     }}"""
 
 
-def static_upstream_conf(run_dir: Path, port: int, body: bytes) -> Path:
+def static_upstream_conf(run_dir: Path, port: int, body: bytes, *, native: bool) -> Path:
     """Write the body where the gateway will POST for it, and the config serving it."""
     root = run_dir / "www"
-    target = root / UPSTREAM_PATH.lstrip("/")
+    target = root / (NATIVE_ANSWER_FILE if native else UPSTREAM_PATH).lstrip("/")
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(body)
-    server = _STATIC_SERVER.format(port=port, root=root)
+    server = _STATIC_SERVER.format(port=port, root=root, native_answer=NATIVE_ANSWER_FILE)
     return _write(run_dir, server)
 
 

@@ -22,6 +22,8 @@ METRICS = (
     ("cpu_share", "proxy core busy", lambda row: row.get("cpu_share")),
     ("peak_rss", "proxy peak RSS MB", lambda row: row.get("peak_rss_mb")),
     ("rss_in_flight", "RSS MB per in-flight", lambda row: row.get("rss_per_in_flight_mb")),
+    ("rss_in_flight_x", "RSS per in-flight ÷ answer",
+     lambda row: row.get("rss_per_in_flight_answers")),
 )
 
 # Figures computed inside one repetition from two contenders' rows.
@@ -64,6 +66,19 @@ TARGETS = (
     Target("S5", "peak RSS (MB), 100 in flight × 8 MB", "gateway.peak_rss", "≤ 300",
            lambda v: v <= 300),
     Target("S5", "RSS per in-flight response (MB)", "gateway.rss_in_flight", "—",
+           lambda v: True),
+    # Issue 8: the native generateContent path.
+    Target("N1", "added p50 vs direct (ms)", "gateway_added_p50_ms", "≤ 1.5", lambda v: v <= 1.5),
+    Target("N1", "added p99 vs direct (ms)", "gateway_added_p99_ms", "—", lambda v: True),
+    Target("N3", "answers/s ÷ nginx relaying the same bytes", "gateway_vs_nginx_rps", "≥ 0.30",
+           lambda v: v >= 0.30),
+    Target("N3", "gateway CPU ms per 2 MB answer", "gateway.cpu_ms", "≤ 4", lambda v: v <= 4),
+    Target("N5", "peak RSS (MB), 100 in flight × 8 MB", "gateway.peak_rss", "≤ 300",
+           lambda v: v <= 300),
+    Target("N5", "answers/s ÷ direct", "gateway_vs_direct_rps", "—", lambda v: True),
+    Target("N6", "RSS per in-flight request ÷ its answer bytes (n=4 × 2 MB)",
+           "gateway.rss_in_flight_x", "≤ 2", lambda v: v <= 2),
+    Target("N6", "RSS per in-flight request (MB)", "gateway.rss_in_flight", "—",
            lambda v: True),
 )
 

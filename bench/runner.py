@@ -17,7 +17,7 @@ from . import profile
 from .gateway import Credentials
 from .machine import describe
 from .markdown import render
-from .measure import check_answer, measure
+from .measure import check_answer, load_options, measure
 from .memory_stages import measure_stages
 from .processes import LOAD_CORE, PROXY_CORE, can_pin, raise_open_files_limit
 from .report import summarise, target_rows
@@ -26,7 +26,8 @@ from .stack import CONTENDERS, running_stack
 from .wrk import run_wrk
 
 RESULTS = Path(__file__).with_name("results")
-PROFILED = ("S2", "S3", "S4", "S5")
+PROFILED = ("S2", "S3", "S4", "S5", "N1", "N3", "N5", "N6")
+MEMORY_TRACED = ("S3", "S5", "N3", "N5", "N6")
 
 
 @dataclass(frozen=True)
@@ -125,10 +126,8 @@ def _profile(scenario: Scenario, options: Options, work: Path, credentials: Cred
             check_answer(gateway, stack, credentials.client_token)
             with profile.recording(gateway.proxy_pid, seconds, out):
                 time.sleep(0.5)  # py-spy attaches before the load starts
-                run_wrk(gateway.url, connections=scenario.connections, duration=seconds,
-                        token=credentials.client_token, images=scenario.images,
-                        stagger_ms=int(scenario.latency * 1000),
-                        timeout_s=max(10.0, 5 * scenario.latency))
+                run_wrk(gateway.url, token=credentials.client_token,
+                        **load_options(scenario, seconds))
     except _MEASUREMENT_ERRORS as error:
         say(f"{scenario.id} profile FAILED: {error}")
         return {"error": str(error)}
@@ -141,12 +140,12 @@ def _profile(scenario: Scenario, options: Options, work: Path, credentials: Cred
 
 
 def _memory_stages(scenarios: tuple[Scenario, ...]) -> dict:
-    """One large answer traced in-process: the copies behind S3's and S5's memory figures."""
+    """One large answer traced in-process: the copies behind the memory figures."""
     stages = {}
     for scenario in scenarios:
-        if scenario.id in ("S3", "S5"):
+        if scenario.id in MEMORY_TRACED:
             try:
-                stages[scenario.id] = measure_stages(scenario.body_bytes, scenario.images)
+                stages[scenario.id] = measure_stages(scenario)
             except RuntimeError as error:
                 stages[scenario.id] = {"error": str(error)}
                 continue

@@ -182,6 +182,23 @@ def test_n_is_n_parallel_calls_each_asking_for_one_image(client, auth, upstream)
     assert body["usage"]["total_tokens"] == 3 * 1396  # summed over the calls
 
 
+@pytest.mark.parametrize("memory", [64 << 20, 100_000], ids=["in memory", "mostly in files"])
+def test_images_of_any_size_come_back_byte_for_byte(native, auth, upstream, monkeypatch,
+                                                    memory):
+    monkeypatch.setattr("app.generation.SPOOL_MEMORY_BYTES", memory)
+    client = native()
+    raw = base64.b64decode(FINAL)
+    images = [FINAL] + [base64.b64encode(raw + bytes(size)).decode()
+                        for size in (60_000, 900_000)]  # 1 chunk, then several of 256 KiB
+    for image in images:
+        upstream.post(generate_url(), json=answer(image))
+    response = post(client, auth, {"prompt": "x", "n": 3})
+    assert response.status_code == 200
+    body = json.loads(response.get_data())  # one JSON document, whatever the pieces
+    assert sorted(item["b64_json"] for item in body["data"]) == sorted(images)
+    assert int(response.headers["Content-Length"]) == len(response.get_data())
+
+
 def test_images_made_are_kept_when_some_calls_fail(native, auth, upstream):
     client = native(MAX_RETRIES=0)
     upstream.post(generate_url(), json=answer())

@@ -6,7 +6,7 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.gemini.spool import SpoolingScanner
+from app.gemini.spool import MemoryBudget, SpoolingScanner
 
 THRESHOLD = 16
 strings = st.text(alphabet=st.characters(codec="utf-8"), max_size=60) | st.sampled_from(
@@ -67,4 +67,36 @@ def test_text_that_spells_a_marker_stays_text():
     document = scanner.document()
     assert document["text"] == forged and scanner.span(document["text"]) is None
     assert scanner.span(document["data"]).read() == b"B" * 5000
+    scanner.close()
+
+
+def spooled(scanner, raw, cut=7_000):
+    for index in range(0, len(raw), cut):
+        scanner.feed(raw[index:index + cut])
+    document = scanner.document()
+    return scanner.span(document["data"])
+
+
+def test_answers_sharing_a_budget_keep_what_fits_in_memory_and_the_rest_in_files():
+    budget = MemoryBudget(150_000)
+    images = [bytes([65 + i]) * 100_000 for i in range(3)]
+    scanners = [SpoolingScanner(budget=budget) for _ in images]
+    spans = [spooled(scanner, json.dumps({"data": image.decode()}).encode())
+             for scanner, image in zip(scanners, images, strict=True)]
+    assert budget.used <= 150_000
+    for span, image in zip(spans, images, strict=True):
+        assert b"".join(span.chunks(9_999)) == image and span.read() == image
+        assert span.head(10) == image[:10]
+    for scanner in scanners:
+        scanner.close()
+    assert budget.used == 0  # what closed answers held is free for the next ones
+
+
+def test_a_spool_that_overflows_the_budget_mid_string_reads_back_whole():
+    budget = MemoryBudget(50_000)
+    image = bytes(range(48, 58)) * 20_000  # 200 KB of digits, fed in chunks of 7,000
+    scanner = SpoolingScanner(budget=budget)
+    span = spooled(scanner, json.dumps({"data": image.decode()}).encode())
+    assert budget.used == 0  # all moved to the file when it no longer fitted
+    assert b"".join(span.chunks()) == image and span.read() == image
     scanner.close()

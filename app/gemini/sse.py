@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 from ..errors import BadGateway, ClientDisconnected
 from .native import ImageData, _image
-from .spool import SPAN_KEY, Span, SpoolingScanner
+from .spool import SPAN_KEY, MemoryBudget, Span, SpoolingScanner
 
 _DATA = b"data:"
 
@@ -27,10 +27,11 @@ class SseAnswer:
 
     def __init__(self, *, on_draft: Callable[[ImageData], None] | None = None,
                  cancelled: Callable[[], bool] | None = None,
-                 memory_bytes: int = 1 << 20) -> None:
+                 memory_bytes: int = 1 << 20, budget: MemoryBudget | None = None) -> None:
         self._on_draft = on_draft
         self._cancelled = cancelled
         self._memory_bytes = memory_bytes
+        self._budget = budget  # shared with the worker's other answers, when given
         self._head = bytearray()  # the start of a line, until its field is known
         self._kind: str | None = None  # "data" or "skip" once known
         self._event: SpoolingScanner | None = None
@@ -92,7 +93,7 @@ class SseAnswer:
             rest = bytes(self._head[len(_DATA):])
             self._kind = "data"
             if self._event is None:
-                self._event = SpoolingScanner(memory_bytes=self._memory_bytes)
+                self._event = SpoolingScanner(memory_bytes=self._memory_bytes, budget=self._budget)
             elif self._event_has_data:
                 self._event.feed(b"\n")  # data lines of one event join with a newline
             self._event_has_data = True
