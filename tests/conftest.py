@@ -1,4 +1,5 @@
 import pytest
+import responses
 from flask.testing import FlaskClient
 
 from app import create_app
@@ -92,3 +93,20 @@ def redis_prefix(request):
     import uuid
 
     return f"test-{uuid.uuid4().hex[:8]}:"
+
+
+@pytest.fixture
+def upstream():
+    """A `responses` fake of Gemini for the test; unmatched calls fail the request."""
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock
+
+
+@pytest.fixture
+def native(make_app, tmp_path):
+    """``native(**env)``: a test client of the native backend (UPSTREAM_API=gemini), its
+    image store in the test's own folder."""
+    def make(**overrides):
+        overrides.setdefault("IMAGE_STORE_DIR", str(tmp_path / "images"))
+        return make_app(UPSTREAM_API="gemini", **overrides).test_client()
+    return make

@@ -39,12 +39,6 @@ def test_every_served_route_is_documented_and_every_documented_one_served():
     assert served == set(contract.operations())
 
 
-@pytest.fixture
-def upstream():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
-
-
 def client_for(**env):
     app = create_app(gateway_env(ADMIN_TOKEN=ADMIN, **env))
     app.test_client_class = ClosingClient

@@ -34,22 +34,8 @@ def answer(thought_images=2, model=DEFAULT):
 
 
 @pytest.fixture
-def native(make_app, tmp_path):
-    def make(**overrides):
-        overrides.setdefault("IMAGE_STORE_DIR", str(tmp_path / "images"))
-        return make_app(UPSTREAM_API="gemini", **overrides).test_client()
-    return make
-
-
-@pytest.fixture
 def client(native):
     return native()
-
-
-@pytest.fixture
-def upstream():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
 
 
 def post(client, auth, body):

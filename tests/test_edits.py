@@ -6,7 +6,6 @@ import io
 import json
 
 import pytest
-import responses
 from PIL import Image
 from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
@@ -48,21 +47,8 @@ def hole_mask(width=96, height=64, box=(24, 16, 72, 48)):
 
 
 @pytest.fixture
-def native(make_app):
-    def make(**overrides):
-        return make_app(UPSTREAM_API="gemini", **overrides).test_client()
-    return make
-
-
-@pytest.fixture
 def client(native):
     return native()
-
-
-@pytest.fixture
-def upstream():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
 
 
 def answered_by_gemini(upstream, image=None, model=DEFAULT):

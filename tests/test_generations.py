@@ -6,16 +6,9 @@ import logging
 
 import pytest
 import requests
-import responses
 
 from tests import gemini_bodies as gemini
 from tests.conftest import IMAGES_URL, KEYS, TOKENS
-
-
-@pytest.fixture
-def upstream():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
 
 
 def post(client, auth, body=None, **kwargs):

@@ -32,21 +32,8 @@ def answer(final=FINAL, *, drafts=2, text="Here is the lighthouse.", mime="image
 
 
 @pytest.fixture
-def native(make_app):
-    def make(**overrides):
-        return make_app(UPSTREAM_API="gemini", **overrides).test_client()
-    return make
-
-
-@pytest.fixture
 def client(native):
     return native()
-
-
-@pytest.fixture
-def upstream():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
 
 
 def post(client, auth, body=None):

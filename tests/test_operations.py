@@ -22,12 +22,6 @@ GEMINI_MODELS = {"object": "list", "data": [
 
 
 @pytest.fixture
-def upstream():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
-
-
-@pytest.fixture
 def access_lines(caplog):
     logging.getLogger("gateway").addHandler(caplog.handler)
     caplog.set_level(logging.INFO, logger="gateway")

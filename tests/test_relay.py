@@ -4,7 +4,6 @@ import json
 import logging
 
 import pytest
-import responses
 
 from app.answers import ImageCounter, looks_like_images
 from app.upstream import CHUNK_BYTES
@@ -17,12 +16,6 @@ AUTH = {"Authorization": f"Bearer {TOKENS[0]}"}
 def big_answer(images=2, size=400_000):
     return json.dumps({"created": 1_790_000_000,
                        "data": [{"b64_json": "A" * size} for _ in range(images)]}).encode()
-
-
-@pytest.fixture
-def upstream():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
 
 
 def test_large_answer_is_relayed_byte_for_byte(app, upstream, caplog):

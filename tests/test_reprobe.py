@@ -22,12 +22,6 @@ class Clock:
         return self.now
 
 
-@pytest.fixture
-def upstream():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
-
-
 def reprober(pool, clock=None, spawned=None, interval="600"):
     settings = Settings.from_environ({"GEMINI_API_KEYS": ",".join(KEYS),
                                       "GEMINI_BASE_URL": BASE, "KEY_REPROBE_INTERVAL": interval})

@@ -3,7 +3,6 @@
 import json
 
 import pytest
-import responses
 
 from tests import gemini_bodies as gemini
 from tests.conftest import BASE, IMAGES_URL, KEYS, TOKENS
@@ -25,12 +24,6 @@ def assert_no_secret(text: str) -> None:
     for secret in (*KEYS, *TOKENS, ADMIN):
         assert secret not in text
         assert secret[:12] not in text and secret[-12:] not in text
-
-
-@pytest.fixture
-def upstream():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
 
 
 def test_admin_keys_never_show_a_key_gemini_quoted(make_app, upstream):
