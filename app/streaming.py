@@ -204,19 +204,14 @@ class ImageStream:
         """The next item within ``timeout``, checking every ``POLL_SECONDS`` that the
         client is still there; None on timeout, or when the client has left (then the
         calls are cancelled and ``client_gone`` is set)."""
-        deadline = time.monotonic() + timeout
-        while (left := deadline - time.monotonic()) > 0:
-            try:
-                return self._queue.get(timeout=min(left, POLL_SECONDS))
-            except queue.Empty:
-                pass
-            if self._socket_gone():
-                log.info("the client left mid-stream; cancelling %d call(s)", self._pending)
-                self.client_gone = True
-                self._cancel.set()
-                _stop(self._tasks)
-                return None
-        return None
+        item = _wait_for(self._queue, timeout, self._socket_gone)
+        if item is _GONE:
+            log.info("the client left mid-stream; cancelling %d call(s)", self._pending)
+            self.client_gone = True
+            self._cancel.set()
+            _stop(self._tasks)
+            return None
+        return item
 
     def _event_fields(self, event: str, created: int, extra: dict) -> dict:
         return {"type": f"{self.kind}.{event}", "created_at": created,
@@ -224,6 +219,23 @@ class ImageStream:
 
     def _error_event(self, error: BaseException) -> bytes:
         return _error_event(error, self._redact)
+
+
+_GONE = object()  # what _wait_for returns when the client has left
+
+
+def _wait_for(items: queue.Queue, timeout: float, socket_gone: Callable[[], bool]):
+    """The next of ``items`` within ``timeout`` (None if none came), looking every
+    ``POLL_SECONDS`` whether the client is still there (``_GONE`` if not)."""
+    deadline = time.monotonic() + timeout
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            return items.get(timeout=min(left, POLL_SECONDS))
+        except queue.Empty:
+            pass
+        if socket_gone():
+            return _GONE
+    return None
 
 
 def _spawn(target: Callable[[int], None], index: int):
@@ -360,19 +372,14 @@ class MadeStream:
             yield _error_event(GatewayError("Gemini made no image."), self._redact)
 
     def _wait(self, timeout: float) -> tuple | None:
-        deadline = time.monotonic() + timeout
-        while (left := deadline - time.monotonic()) > 0:
-            try:
-                return self._queue.get(timeout=min(left, POLL_SECONDS))
-            except queue.Empty:
-                pass
-            if self._socket_gone():
-                log.info("the client left mid-stream; cancelling the edit")
-                self.client_gone = True
-                self._cancel.set()
-                _stop(self._tasks)
-                return None
-        return None
+        item = _wait_for(self._queue, timeout, self._socket_gone)
+        if item is _GONE:
+            log.info("the client left mid-stream; cancelling the edit")
+            self.client_gone = True
+            self._cancel.set()
+            _stop(self._tasks)
+            return None
+        return item
 
 
 def _error_event(error: BaseException, redact: Callable[[str], str]) -> bytes:
