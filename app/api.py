@@ -6,12 +6,12 @@ import json
 import logging
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
-from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from .answers import ImagesBody
-from .client_socket import disconnect_check
+from .client_socket import body_deadline, disconnect_check
 from .delivery import deliver
-from .errors import InvalidRequest, RequestTimeout
+from .errors import InvalidRequest
 from .upstream.relay import RelayedBody
 from .validation import parse_image_request
 
@@ -95,27 +95,10 @@ def _json_body() -> object:
 
 
 def _read_body() -> bytes:
-    """The request body, enforcing MAX_CONTENT_LENGTH (413) and CLIENT_BODY_TIMEOUT (408).
-
-    gunicorn drops a connection whose headers dawdle, not one whose body does: without a
-    timeout a client dripping its body holds a connection for ever.
-    """
-    client = request.environ.get("gunicorn.socket")
-    if client is None:
+    """The request body, enforcing MAX_CONTENT_LENGTH (413) and CLIENT_BODY_TIMEOUT (408)."""
+    seconds = current_app.extensions["gateway"].settings.client_body_timeout
+    with body_deadline(request.environ, seconds):
         return _whole_body()
-    previous = client.gettimeout()
-    client.settimeout(current_app.extensions["gateway"].settings.client_body_timeout)
-    try:
-        return _whole_body()
-    except ClientDisconnected as exc:
-        # werkzeug reports any failed read as a disconnect; a timeout stays its context.
-        if isinstance(exc.__context__, TimeoutError):
-            raise RequestTimeout(
-                "The request body did not arrive in time (CLIENT_BODY_TIMEOUT between reads)."
-            ) from None
-        raise
-    finally:
-        client.settimeout(previous)
 
 
 def _whole_body() -> bytes:

@@ -7,10 +7,15 @@ that finds the end of the stream means the client closed its connection.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Protocol
+
+from werkzeug.exceptions import ClientDisconnected
+
+from .errors import RequestTimeout
 
 
 def disconnect_check(environ: dict) -> Callable[[], bool] | None:
@@ -63,3 +68,26 @@ class Timer(Protocol):
     pending: bool
 
     def cancel(self) -> None: ...
+
+
+@contextlib.contextmanager
+def body_deadline(environ: dict, seconds: float) -> Iterator[None]:
+    """Reading a request body with no pause longer than ``seconds`` between two reads
+    (CLIENT_BODY_TIMEOUT): gunicorn drops a connection whose headers dawdle, not one whose
+    body does, so without this a client dripping its body holds a connection for ever."""
+    client = environ.get("gunicorn.socket")
+    previous = client.gettimeout() if client is not None else None
+    if client is not None:
+        client.settimeout(seconds)
+    try:
+        yield
+    except ClientDisconnected as exc:
+        # werkzeug reports any failed read as a disconnect; a timeout stays its context.
+        if isinstance(exc.__context__, TimeoutError):
+            raise RequestTimeout(
+                "The request body did not arrive in time (CLIENT_BODY_TIMEOUT between reads)."
+            ) from None
+        raise
+    finally:
+        if client is not None:
+            client.settimeout(previous)

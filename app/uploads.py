@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from typing import IO
 
 from flask import Request
-from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
+from werkzeug.exceptions import RequestEntityTooLarge
 
-from .errors import InvalidRequest, RequestTimeout, RequestTooLarge
+from .client_socket import body_deadline
+from .errors import InvalidRequest, RequestTooLarge
 
 ACCEPTED = "PNG, JPEG, WebP, HEIC or HEIF"
 # ISO base media brands of HEIC/HEIF stills (the "ftyp" box at byte 4).
@@ -95,23 +96,10 @@ def edit_body_limits(request: Request, max_body_bytes: int, body_timeout: float)
     anything reads ``request.stream``.
     """
     request.max_content_length = max_body_bytes
-    client = request.environ.get("gunicorn.socket")
-    previous = client.gettimeout() if client is not None else None
-    if client is not None:
-        client.settimeout(body_timeout)
     try:
-        yield
+        with body_deadline(request.environ, body_timeout):
+            yield
     except RequestEntityTooLarge:
         raise RequestTooLarge(
             f"The request body is larger than {max_body_bytes} bytes, the most an edit may "
             "send (MAX_EDIT_BODY_BYTES).") from None
-    except ClientDisconnected as exc:
-        # werkzeug reports any failed read as a disconnect; a timeout stays its context.
-        if isinstance(exc.__context__, TimeoutError):
-            raise RequestTimeout(
-                "The request body did not arrive in time (CLIENT_BODY_TIMEOUT between reads)."
-            ) from None
-        raise
-    finally:
-        if client is not None:
-            client.settimeout(previous)
