@@ -5,8 +5,8 @@ from tests.integration.gateway_process import GatewayProcess
 
 pytestmark = pytest.mark.integration
 
-KEYS = ("AIzaBrowserKeyAlpha00000000000a1b2", "AIzaBrowserKeyBravo00000000000c3d4",
-        "AIzaBrowserKeyCharlie000000000e5f6")
+KEYS = ("fake-BrowserKeyAlpha00000000000a1b2", "fake-BrowserKeyBravo00000000000c3d4",
+        "fake-BrowserKeyCharlie000000000e5f6")
 TOKEN = "browser-client-token-0123"
 ADMIN = "browser-admin-token-456789"
 SECRETS = (*KEYS, TOKEN, ADMIN)
