@@ -165,13 +165,8 @@ class ImageStream:
     def close(self) -> None:
         """Free everything; the WSGI server calls it when the response ends, also when it
         stopped iterating because a write to the client failed (the client left)."""
-        if self._closed:
+        if not _shut(self):
             return
-        self._closed = True
-        if self._started and not self._ended:
-            self.client_gone = True
-        self._cancel.set()
-        _stop(self._tasks)
         while True:  # answers that arrived after the client left
             try:
                 kind, _index, payload = self._queue.get_nowait()
@@ -219,6 +214,19 @@ class ImageStream:
 
     def _error_event(self, error: BaseException) -> bytes:
         return _error_event(error, self._redact)
+
+
+def _shut(stream) -> bool:
+    """The first ``close()`` of either stream: mark it closed, note a client that left
+    before the end, cancel its calls. False when it was closed already."""
+    if stream._closed:
+        return False
+    stream._closed = True
+    if stream._started and not stream._ended:
+        stream.client_gone = True
+    stream._cancel.set()
+    _stop(stream._tasks)
+    return True
 
 
 _GONE = object()  # what _wait_for returns when the client has left
@@ -336,13 +344,8 @@ class MadeStream:
             self.close()
 
     def close(self) -> None:
-        if self._closed:
+        if not _shut(self):
             return
-        self._closed = True
-        if self._started and not self._ended:
-            self.client_gone = True
-        self._cancel.set()
-        _stop(self._tasks)
         result = self._result
         if result is None:
             try:

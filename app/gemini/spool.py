@@ -217,11 +217,7 @@ class SpoolingScanner:
 
     def span(self, value: object) -> Span | None:
         """The span a marker stands for, or None if ``value`` is not a marker."""
-        if isinstance(value, dict) and len(value) == 1:
-            index = value.get(SPAN_KEY)
-            if isinstance(index, int) and 0 <= index < len(self._spans):
-                return self._spans[index]
-        return None
+        return span_of(value, self._spans)
 
     def close(self) -> None:
         self.spool.close()
@@ -274,3 +270,12 @@ class SpoolingScanner:
             return
         self._spans.append(Span(self.spool, self._spilled_at, self.spool.size - self._spilled_at))
         self._skeleton += b'{"\\u0000span":%d}' % (len(self._spans) - 1)
+
+
+def span_of(value: object, spans: list[Span]) -> Span | None:
+    """The span of ``spans`` the marker ``value`` stands for, or None if it is not one."""
+    if isinstance(value, dict) and len(value) == 1:
+        index = value.get(SPAN_KEY)
+        if isinstance(index, int) and 0 <= index < len(spans):
+            return spans[index]
+    return None

@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 from ..errors import BadGateway, ClientDisconnected
 from .native import ImageData, _image
-from .spool import SPAN_KEY, MemoryBudget, Span, SpoolingScanner
+from .spool import SPAN_KEY, MemoryBudget, Span, SpoolingScanner, span_of
 
 _DATA = b"data:"
 
@@ -75,11 +75,7 @@ class SseAnswer:
         return merged
 
     def span(self, value: object) -> Span | None:
-        if isinstance(value, dict) and len(value) == 1:
-            index = value.get(SPAN_KEY)
-            if isinstance(index, int) and 0 <= index < len(self._spans):
-                return self._spans[index]
-        return None
+        return span_of(value, self._spans)
 
     # SSE lines
     def _line_piece(self, piece: bytes) -> None:
