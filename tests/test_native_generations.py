@@ -362,6 +362,30 @@ def test_no_image_for_another_reason_is_502_with_the_reason(client, auth, upstre
 # ---- keys, retries and the transport on the native route --------------------------------
 
 
+def test_a_cookie_gemini_sets_is_never_sent_back_with_any_key(client, auth, upstream):
+    # A cookie set on one key's answer must not ride along with the next key's request.
+    upstream.post(generate_url(), json=answer(),
+                  headers={"Set-Cookie": "NID=one-key-session; Path=/"})
+    upstream.post(generate_url(), json=answer())
+    assert post(client, auth).status_code == 200
+    assert post(client, auth).status_code == 200
+    second = upstream.calls[1].request
+    assert "Cookie" not in second.headers
+    assert second.headers["x-goog-api-key"] == KEYS[1]
+
+
+def test_the_request_gemini_sees_carries_json_its_length_and_our_user_agent(client, auth,
+                                                                            upstream):
+    upstream.post(generate_url(), json=answer())
+    assert post(client, auth).status_code == 200
+    request = upstream.calls[0].request
+    assert request.headers["Content-Type"] == "application/json"
+    assert int(request.headers["Content-Length"]) == len(request.body)
+    assert request.headers["User-Agent"].startswith("gemini-image-gateway")
+    assert "Authorization" not in request.headers
+    assert json.loads(request.body)["contents"][0]["parts"][0]["text"] == "a lighthouse"
+
+
 def test_429_cools_the_key_and_fails_over_to_the_next(client, auth, upstream):
     upstream.post(generate_url(), body=gemini.rate_limited("53s", array=False), status=429)
     upstream.post(generate_url(), json=answer())

@@ -47,6 +47,7 @@ from ..errors import (
 )
 from ..key_pool import KeyPool
 from ..redaction import mask
+from . import transport
 from .headers import declared_length
 from .relay import RelayedBody
 from .retry_policy import attempts_in, upstream_retry
@@ -338,21 +339,10 @@ class UpstreamClient:
         )
         trace.attempts += 1
         if hasattr(payload, "read"):
-            # A body in a file (an edit's uploads): every attempt sends it from the start.
-            payload.seek(0)
-            body = {"data": payload, "headers": {"Content-Type": payload.content_type}}
-        else:
-            body = {"json": payload}
+            payload.seek(0)  # a body in a file (an edit's uploads): each attempt from the start
         try:
-            response = self.session.request(
-                method,
-                self.base_url + path,
-                **body,
-                auth=self._auth(key),
-                timeout=timeout,
-                stream=True,
-                allow_redirects=False,
-            )
+            response = transport.send(self.session, method, self.base_url + path,
+                                      payload=payload, auth=self._auth(key), timeout=timeout)
         except requests.exceptions.ReadTimeout:
             self._failed(key, "timeout", "read timeout", started)
             raise GatewayTimeout("Gemini did not answer within the read timeout.") from None
