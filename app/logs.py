@@ -108,6 +108,12 @@ def formatter_for(log_format: str) -> logging.Formatter:
 
 def configure_logging(settings: Settings) -> logging.Logger:
     redactor.add(settings.secrets)
+    # No line format here names a source file, a thread or a multiprocessing process:
+    # finding the caller's frame for every record cost most of an access line (the
+    # logging HOWTO's "Optimization" section lists these switches).
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logMultiprocessing = False
     logger = logging.getLogger(LOGGER_NAME)
     logger.setLevel(settings.log_level.upper())
     for handler in [h for h in logger.handlers if getattr(h, "gateway_handler", False)]:
