@@ -23,7 +23,6 @@ from typing import Protocol, TypeVar
 
 import requests
 import requests.auth
-from requests.adapters import HTTPAdapter
 from urllib3.exceptions import (
     ConnectTimeoutError,
     NameResolutionError,
@@ -150,7 +149,7 @@ def build_session(settings: Settings) -> requests.Session:
     # through the same slow Protocol check as per-request headers (3 % under load).
     session.proxies = None
     session.headers["User-Agent"] = USER_AGENT
-    adapter = HTTPAdapter(
+    adapter = transport.UpstreamAdapter(
         pool_connections=4,
         # One connection per slot: a smaller pool would open and drop connections under load.
         pool_maxsize=settings.max_concurrent,
