@@ -132,6 +132,16 @@ def post_worker_init(worker):
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+def worker_exit(server, worker):
+    # In the worker, once it has stopped serving: writes it queued for Redis (slots given
+    # back, key counters, client usage) go out now rather than with a flush that never comes.
+    app = getattr(worker, "wsgi", None)
+    gateway = getattr(app, "extensions", {}).get("gateway")
+    link = getattr(gateway, "redis", None)
+    if link is not None:
+        link.flush()
+
+
 def child_exit(server, worker):
     # What prometheus_client's mark_process_dead does, without importing the library into
     # the master: a dead worker's live gauges (in-flight calls, key states) must go.
