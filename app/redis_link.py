@@ -9,9 +9,10 @@ reconnects by itself. Warnings about it are rate limited in the log.
 
 Writes that may wait a few milliseconds (key counters, usage) go through ``defer``: a
 background greenlet of the worker sends everything queued in one pipeline every
-``FLUSH_INTERVAL``, so a request waits on two round trips (taking its slot, choosing its
-key), not six. Reads that must see this worker's own writes call ``flush`` first, and a
-worker sends what is queued when it exits (gunicorn.conf.py's ``worker_exit``).
+``FLUSH_INTERVAL``, so a request waits on three round trips (taking its slot, choosing its
+key, giving the slot back), not six. Reads that must see this worker's own writes call
+``flush`` first, and a worker sends what is still queued when it exits (gunicorn.conf.py's
+``worker_exit``).
 
 Keys are the configured ``REDIS_PREFIX`` plus fixed names and digests of configured
 secrets: nothing a client sends ever becomes part of a Redis command.

@@ -6,8 +6,10 @@ import time
 
 import pytest
 
+from app.keys.redis_states import key_id
 from app.redis_link import RedisLink
 from app.upstream.redis_slots import LocalLease, RedisSlots
+from tests.conftest import KEYS
 
 
 @pytest.fixture
@@ -86,15 +88,6 @@ def test_without_redis_slots_come_from_this_process(slots):
     dead.link.close()
 
 
-def test_a_lease_given_back_reaches_redis_with_the_next_flush(slots):
-    holder, other = slots(limit=1), slots(limit=1)
-    lease = holder.acquire(1)
-    holder.release(lease)  # not a round trip of its own: the request's answer need not wait
-    started = time.monotonic()
-    assert other.acquire(1) is not None
-    assert time.monotonic() - started < 0.5
-
-
 def test_what_a_worker_queued_for_redis_goes_out_when_it_exits(make_app, redis_server,
                                                               redis_prefix, monkeypatch,
                                                               tmp_path):
@@ -110,16 +103,16 @@ def test_what_a_worker_queued_for_redis_goes_out_when_it_exits(make_app, redis_s
     monkeypatch.setattr(redis_link, "FLUSH_INTERVAL", 60.0)  # no flush before the exit
     app = make_app(REDIS_URL=redis_server.url, REDIS_PREFIX=redis_prefix)
     gateway = app.extensions["gateway"]
-    lease = gateway.upstream.slots.acquire(1)
-    gateway.upstream.slots.release(lease)
-    leases = redis_prefix + "slots:leases"
+    key = KEYS[0]
+    gateway.pool.record_success(key)  # a counter: it waits for the next flush
+    stats, field = redis_prefix + "keys:stats", f"{key_id(key)}:successes"
     plain = redis.Redis.from_url(redis_server.url)
-    assert plain.zcard(leases) == 1  # queued, not sent
+    assert plain.hget(stats, field) is None  # queued, not sent
 
     monkeypatch.setattr(dotenv, "load_dotenv", lambda *args, **kwargs: False)
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
     monkeypatch.setenv("GEMINI_API_KEYS", "k")
     conf = runpy.run_path(str(Path(__file__).resolve().parents[1] / "gunicorn.conf.py"))
     conf["worker_exit"](None, SimpleNamespace(wsgi=app))
-    assert plain.zcard(leases) == 0
+    assert plain.hget(stats, field) == b"1"
     plain.close()

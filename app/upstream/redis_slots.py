@@ -106,10 +106,9 @@ class RedisSlots:
             self.local.release(lease)
             return
         assert isinstance(lease, RedisLease)
-        # With the next flush (FLUSH_INTERVAL, 5 ms), not a round trip of its own: the
-        # request's answer need not wait for it, and a waiter at the cap polls no faster.
-        # Lost if Redis fails: the lease then expires by itself within lease_seconds.
-        self.link.defer(lambda pipe: pipe.zrem(self._leases, lease.id))
+        # At once, not with the next flush: at the cap a waiter is polling for this slot.
+        # If Redis does not answer, the lease expires by itself within lease_seconds.
+        self.link.attempt(lambda client: client.zrem(self._leases, lease.id))
 
     def in_use(self) -> int:
         """Leases held now across the deployment (expired ones excluded)."""
