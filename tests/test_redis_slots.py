@@ -116,3 +116,25 @@ def test_what_a_worker_queued_for_redis_goes_out_when_it_exits(make_app, redis_s
     conf["worker_exit"](None, SimpleNamespace(wsgi=app))
     assert plain.hget(stats, field) == b"1"
     plain.close()
+
+
+def test_a_slot_given_back_wakes_this_workers_oldest_waiter_at_once(slots, monkeypatch):
+    from app.upstream import redis_slots
+
+    monkeypatch.setattr(redis_slots, "POLL_MIN", 1.0)  # a waiter left alone polls each second
+    monkeypatch.setattr(redis_slots, "POLL_MAX", 1.0)
+    worker = slots(limit=1)
+    lease = worker.acquire(1)
+    got: list[float] = []
+
+    def wait() -> None:
+        started = time.monotonic()
+        if worker.acquire(5) is not None:
+            got.append(time.monotonic() - started)
+
+    thread = threading.Thread(target=wait)
+    thread.start()
+    time.sleep(0.1)  # queued, and pausing
+    worker.release(lease)
+    thread.join(5)
+    assert got and got[0] < 0.5  # the release woke it: it did not wait out its pause

@@ -6,7 +6,9 @@ factory sets above REQUEST_DEADLINE. Waiters queue in arrival order: one Lua scr
 takes a slot only for a waiter among the first ``free`` in the queue, so a newcomer never
 overtakes an older waiter, and a waiter that stops asking (its process died) leaves the
 queue after ``WAITER_SECONDS``. Waiting is a poll, faster near the head of the queue, and
-never longer than the caller's timeout (QUEUE_TIMEOUT).
+never longer than the caller's timeout (QUEUE_TIMEOUT). A slot given back by this worker
+wakes its oldest waiter at once: at the cap a slot would otherwise stay idle until the
+head of the queue polled again (S4 in `make bench-redis`).
 
 When Redis does not answer, slots come from this process (``LocalSlots``): the cap is
 then per worker again until Redis is back.
@@ -15,8 +17,10 @@ then per worker again until Redis is back.
 from __future__ import annotations
 
 import random
+import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -68,14 +72,15 @@ class LocalLease:
 
 class RedisSlots:
     def __init__(self, link: RedisLink, limit: int, lease_seconds: float, *,
-                 monotonic: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
         self.limit = limit
         self.lease_seconds = lease_seconds
         self.link = link
         self.local = LocalSlots(limit)
         self._monotonic = monotonic
-        self._sleep = sleep
+        # This worker's waiters between two polls, oldest first (greenlets under gevent).
+        self._waiting: deque[threading.Event] = deque()
+        self._waiting_lock = threading.Lock()
         self._leases = link.key("slots", "leases")
         self._queue = link.key("slots", "queue")
         self._waiters = link.key("slots", "waiters")
@@ -85,21 +90,33 @@ class RedisSlots:
     def acquire(self, timeout: float) -> object | None:
         deadline = self._monotonic() + timeout
         waiter = uuid.uuid4().hex
-        while True:
-            try:
-                taken, behind = self._try(waiter)
-            except SharedStateUnavailable:
-                self._leave_queue(waiter)
-                left = max(0.0, deadline - self._monotonic())
-                return LocalLease() if self.local.acquire(left) else None
-            if taken:
-                return RedisLease(waiter)
-            left = deadline - self._monotonic()
-            if left <= 0:
-                self._leave_queue(waiter)
-                return None
-            pause = min(POLL_MAX, POLL_MIN * behind) * random.uniform(0.8, 1.2)  # noqa: S311
-            self._sleep(min(pause, left))
+        wake = threading.Event()
+        queued_here = False
+        try:
+            while True:
+                try:
+                    taken, behind = self._try(waiter)
+                except SharedStateUnavailable:
+                    self._leave_queue(waiter)
+                    left = max(0.0, deadline - self._monotonic())
+                    return LocalLease() if self.local.acquire(left) else None
+                if taken:
+                    return RedisLease(waiter)
+                left = deadline - self._monotonic()
+                if left <= 0:
+                    self._leave_queue(waiter)
+                    return None
+                pause = min(POLL_MAX, POLL_MIN * behind) * random.uniform(0.8, 1.2)  # noqa: S311
+                if not queued_here:
+                    with self._waiting_lock:
+                        self._waiting.append(wake)
+                    queued_here = True
+                wake.wait(min(pause, left))
+                wake.clear()
+        finally:
+            if queued_here:
+                with self._waiting_lock:
+                    self._waiting.remove(wake)
 
     def release(self, lease: object) -> None:
         if isinstance(lease, LocalLease):
@@ -109,6 +126,17 @@ class RedisSlots:
         # At once, not with the next flush: at the cap a waiter is polling for this slot.
         # If Redis does not answer, the lease expires by itself within lease_seconds.
         self.link.attempt(lambda client: client.zrem(self._leases, lease.id))
+        self._wake_oldest()
+
+    def _wake_oldest(self) -> None:
+        """Let this worker's oldest waiter poll now rather than when its pause ends. Only
+        one: the queue's order still decides who gets the slot (a waiter elsewhere that
+        is older keeps its turn), and a herd of polls would cost a round trip each."""
+        with self._waiting_lock:
+            for wake in self._waiting:
+                if not wake.is_set():
+                    wake.set()
+                    return
 
     def in_use(self) -> int:
         """Leases held now across the deployment (expired ones excluded)."""
