@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Collection, Iterable
 
 from .errors import NoUsableKey, RateLimited
-from .keys.redis_states import RedisStates
+from .keys.redis_states import PickCall, RedisStates, pick_from
 from .keys.states import KeyState, MemoryStates, Pick
 from .redaction import Redactor, mask
 from .redis_link import SharedStateUnavailable
@@ -96,6 +96,26 @@ class KeyPool:
             "the Retry-After header.",
             retry_after=pick.retry_after,
         )
+
+    def pick_call(self) -> PickCall | None:
+        """With shared state, the choice of a request's first key for the slot script to
+        make in the same call (``chosen_with_slot`` reads its answer); else None."""
+        if self._shared is None:
+            return None
+        return self._shared.pick_call(self._clock())
+
+    def chosen_with_slot(self, picked: list | None) -> str | None:
+        """The key a ``pick_call`` chose, or None (none usable, or no answer): the caller
+        then uses ``acquire``, which says why there is no key."""
+        if not picked:
+            return None
+        pick = pick_from(picked)
+        if pick.index is None:
+            return None
+        self._shared_choice_at = time.monotonic()
+        # This process's copy follows the shared rotation, for when Redis stops answering.
+        self._local.pick({i for i in range(len(self)) if i != pick.index}, self._clock())
+        return self._secrets[pick.index]
 
     def check_available(self) -> None:
         """Raise as ``acquire`` would, without taking a turn of the rotation."""

@@ -121,3 +121,36 @@ def test_two_apps_share_admin_actions_and_key_choice(make_app, redis_server, red
     assert b.post("/admin/keys/0001/enable", headers=admin).get_json()["state"] == "active"
     assert a.get("/admin/keys", headers=admin).get_json()["data"][0]["state"] == "active"
     assert b.post("/admin/keys/zzzz/disable", headers=admin).status_code == 404
+
+
+def test_a_request_takes_its_slot_and_first_key_in_one_redis_call(make_app, redis_server,
+                                                                  redis_prefix):
+    import redis
+
+    shared = {"REDIS_URL": redis_server.url, "REDIS_PREFIX": redis_prefix}
+    a, b = make_app(**shared).test_client(), make_app(**shared).test_client()
+    plain = redis.Redis.from_url(redis_server.url)
+
+    def script_calls() -> int:
+        stats = plain.info("commandstats")
+        return sum(stats.get(f"cmdstat_{name}", {}).get("calls", 0)
+                   for name in ("evalsha", "eval"))
+
+    def generate(client) -> None:
+        assert client.post("/v1/images/generations", json={"prompt": "x"},
+                           headers={"Authorization": "Bearer client-token-one-xyz"}
+                           ).status_code == 200
+
+    with responses.RequestsMock() as upstream:
+        upstream.post(IMAGES_URL, json=gemini.images())
+        generate(a)
+        generate(b)  # each app's first request also checks that a key is usable at all
+        before = script_calls()
+        for client in (a, b, a, b):
+            generate(client)
+        calls = script_calls() - before
+        used = [c.request.headers["Authorization"].removeprefix("Bearer ")
+                for c in upstream.calls]
+    plain.close()
+    assert calls == 4  # one a request: the slot and the key together
+    assert used == [KEYS[0], KEYS[1]] * 3  # one rotation for both apps

@@ -222,7 +222,7 @@ class UpstreamClient:
         trace = trace if trace is not None else UpstreamTrace()
         # No usable key: say so at once rather than after queueing for a slot.
         self.pool.check_available()
-        release = self._take_slot()
+        release, first_key = self._take_slot()
         try:
             if client_gone is not None and client_gone():
                 # An image no one will receive is still billed: don't ask for it.
@@ -230,7 +230,7 @@ class UpstreamClient:
             deadline = self._monotonic() + self.settings.request_deadline
             with _deadline_guard(self.settings.request_deadline):
                 answer = self._with_failover(method, path, payload, parse, deadline, trace,
-                                             relay_large, release, sink)
+                                             relay_large, release, sink, first_key)
         except BaseException:
             release()
             raise
@@ -238,9 +238,12 @@ class UpstreamClient:
             release()  # a relay releases the slot when it is closed
         return answer
 
-    def _take_slot(self) -> Callable[[], None]:
+    def _take_slot(self) -> tuple[Callable[[], None], str | None]:
+        """The slot's release, and the first key when the slot came with one (shared
+        state: one Redis call takes both)."""
         queued_at = self._monotonic()
-        lease = self.slots.acquire(self.settings.queue_timeout)
+        pick = self.pool.pick_call()
+        lease = self.slots.acquire(self.settings.queue_timeout, pick=pick)
         self.observer.queue_wait(self._monotonic() - queued_at)
         if lease is None:
             raise QueueFull(
@@ -257,13 +260,17 @@ class UpstreamClient:
                 self.observer.in_flight(-1)
                 self.slots.release(lease)
 
-        return release
+        first_key = self.pool.chosen_with_slot(getattr(lease, "picked", None)) if pick else None
+        return release, first_key
 
     def _with_failover(self, method, path, payload, parse, deadline, trace, relay_large,
-                       release, sink):
+                       release, sink, first_key=None):
         tried: set[str] = set()
         while True:
-            key = self.pool.acquire(exclude=tried)
+            if first_key is not None:
+                key, first_key = first_key, None
+            else:
+                key = self.pool.acquire(exclude=tried)
             tried.add(key)
             trace.key = mask(key)
             started = self._monotonic()

@@ -11,8 +11,10 @@ from typing import Protocol
 
 
 class Slots(Protocol):
-    def acquire(self, timeout: float) -> object | None:
-        """A lease within ``timeout`` seconds, or None when none came free."""
+    def acquire(self, timeout: float, *, pick: object | None = None) -> object | None:
+        """A lease within ``timeout`` seconds, or None when none came free. ``pick``: a key
+        choice a shared implementation may make in the same call (the lease's ``picked``);
+        others ignore it."""
 
     def release(self, lease: object) -> None:
         """Give ``lease`` back; called exactly once for each lease."""
@@ -25,7 +27,7 @@ class LocalSlots:
         self.limit = limit
         self._semaphore = threading.BoundedSemaphore(limit)
 
-    def acquire(self, timeout: float) -> object | None:
+    def acquire(self, timeout: float, *, pick: object | None = None) -> object | None:
         return True if self._semaphore.acquire(timeout=timeout) else None
 
     def release(self, lease: object) -> None:
