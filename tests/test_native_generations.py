@@ -386,6 +386,16 @@ def test_the_request_gemini_sees_carries_json_its_length_and_our_user_agent(clie
     assert json.loads(request.body)["contents"][0]["parts"][0]["text"] == "a lighthouse"
 
 
+def test_an_answer_gemini_sent_gzip_encoded_is_decoded(client, auth, upstream):
+    import gzip
+
+    upstream.post(generate_url(), body=gzip.compress(json.dumps(answer()).encode()),
+                  headers={"Content-Encoding": "gzip"}, content_type="application/json")
+    response = post(client, auth)
+    assert response.status_code == 200
+    assert [item["b64_json"] for item in response.get_json()["data"]] == [FINAL]
+
+
 def test_429_cools_the_key_and_fails_over_to_the_next(client, auth, upstream):
     upstream.post(generate_url(), body=gemini.rate_limited("53s", array=False), status=429)
     upstream.post(generate_url(), json=answer())

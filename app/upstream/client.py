@@ -394,7 +394,7 @@ class UpstreamClient:
         size = 0
         sink = make_sink() if make_sink is not None else None
         try:
-            stream = response.raw.stream(CHUNK_BYTES, decode_content=True)
+            stream = response.raw.stream(CHUNK_BYTES, decode_content=_encoded(response))
             for chunk in stream:
                 if relay and not chunks and len(chunk) >= CHUNK_BYTES \
                         and looks_like_images(chunk):
@@ -447,6 +447,15 @@ class UpstreamClient:
         if remaining <= 0:
             raise GatewayTimeout("REQUEST_DEADLINE passed while relaying Gemini's answer.")
         return _deadline_guard(remaining)
+
+
+def _encoded(response: requests.Response) -> bool:
+    """Whether the body comes compressed (``Content-Encoding``) and must be decoded.
+
+    Asked to decode an identity body, urllib3 still passes every chunk through its decoded
+    buffer, one more copy of megabytes of base64 for nothing."""
+    encoding = response.headers.get("Content-Encoding", "").strip().lower()
+    return encoding not in ("", "identity")
 
 
 def _describe(exc: requests.exceptions.RequestException) -> str:
