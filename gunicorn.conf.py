@@ -17,6 +17,7 @@ from dotenv import load_dotenv
 
 from app.config import ConfigError, Settings
 from app.logs import gunicorn_logger_class
+from app.malloc_tuning import keep_freed_memory
 
 load_dotenv(override=False)
 
@@ -126,6 +127,8 @@ def when_ready(server):
 
 
 def post_worker_init(worker):
+    # Answers are megabytes: keep freed heap for the next one (app/malloc_tuning.py).
+    keep_freed_memory()
     # A terminal's Ctrl-C signals every process of its group. The master stops the workers
     # (SIGQUIT) on its SIGINT; a worker acting on its own SIGINT too quits twice, and gevent
     # prints the second quit, during shutdown, as a SystemExit traceback.
