@@ -31,6 +31,9 @@ _COMMA = ord(",")
 _OPENERS = b"{["
 _CLOSERS = b"}]"
 _WHITESPACE = b" \t\r\n"
+# bytes.translate deletes these, leaving a segment's brackets: a few, where looping over
+# every byte of the skeleton in Python cost most of reading a small answer.
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in _OPENERS + _CLOSERS)
 READ_BYTES = 256 * 1024
 
 
@@ -199,6 +202,13 @@ class SpoolingScanner:
             quote = chunk.find(b'"', position)
             while quote != -1 and self._escaped(chunk, position, quote):
                 quote = chunk.find(b'"', quote + 1)
+            if quote != -1 and quote - position <= self._threshold and not self._pending \
+                    and self._spilled_at is None:
+                # A short string whole in this chunk (most of them): straight to the skeleton.
+                self._skeleton += b'"%s"' % view[position:quote]
+                self._in_string, self._last = False, _QUOTE
+                position = quote + 1
+                continue
             stop = end if quote == -1 else quote
             self._string_content(chunk, view, position, stop)
             if quote == -1:
@@ -225,13 +235,15 @@ class SpoolingScanner:
     def _structure(self, segment: memoryview) -> None:
         """Skeleton bytes between strings: a few punctuation marks, numbers and literals."""
         self._skeleton += segment
-        for byte in segment.tobytes():
+        data = segment.tobytes()
+        for byte in data.translate(None, _NOT_BRACKETS):
             if byte in _OPENERS:
                 self._containers.append(byte)
-            elif byte in _CLOSERS:
+            else:
                 del self._containers[-1:]
-            if byte not in _WHITESPACE:
-                self._last = byte
+        significant = data.rstrip(_WHITESPACE)
+        if significant:
+            self._last = significant[-1]
 
     def _escaped(self, chunk: bytes, start: int, quote: int) -> bool:
         """Whether the quote at ``quote`` follows an odd run of backslashes."""
