@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from PIL import Image, UnidentifiedImageError
 
 from .errors import BadGateway
+from .image_header import read_size
 
 FORMATS = {"JPEG": "jpeg", "PNG": "png", "WEBP": "webp", "GIF": "gif", "HEIF": "heif"}
 MIME_FORMATS = {"image/jpeg": "jpeg", "image/jpg": "jpeg", "image/png": "png",
@@ -59,6 +60,9 @@ def info_from_b64(read_head, total: int, mime_type: str | None = None) -> ImageI
 
 
 def info_from_bytes(raw: bytes) -> ImageInfo | None:
+    known = read_size(raw)  # JPEG, PNG, WebP: their headers, without setting up Pillow
+    if known is not None:
+        return ImageInfo(*known)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # a truncated head is expected here
