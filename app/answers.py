@@ -131,20 +131,26 @@ class ImagesBody:
         self._closed = False
 
     def __iter__(self) -> Iterator[bytes]:
+        return (chunk for chunk, _ in self.pieces())
+
+    def pieces(self) -> Iterator[tuple[bytes, bool]]:
+        """The body in chunks, each with whether it is nothing but image base64 (which
+        the secret masker need not scan: see redaction.MaskedBody)."""
         pending: list[bytes] = []
         size = 0
         for piece in self._pieces:
-            for chunk in (piece,) if isinstance(piece, bytes) else piece.b64_chunks():
+            image = not isinstance(piece, bytes)
+            for chunk in piece.b64_chunks() if image else (piece,):
                 if pending and size + len(chunk) > COALESCE_BYTES:
-                    yield b"".join(pending)
+                    yield b"".join(pending), False
                     pending, size = [], 0
                 if len(chunk) >= COALESCE_BYTES:
-                    yield chunk
+                    yield chunk, image
                 else:
                     pending.append(chunk)
                     size += len(chunk)
         if pending:
-            yield b"".join(pending)
+            yield b"".join(pending), False
 
     def close(self) -> None:
         if self._closed:

@@ -115,3 +115,34 @@ def test_a_chunk_that_ends_in_white_space_is_not_held_back():
     assert masker.feed(b"data: {} secret-tok") == b""  # might be the start of a secret
     assert masker.feed(b"en-0123456789 \n") == (b"data: {} " + b"*" * (len(secret) - 4)
                                                  + secret[-4:] + b" \n")
+
+
+class _Spooled:
+    """An image's base64 as the spool hands it out: in pieces, some of them large."""
+
+    def __init__(self, pieces: list[bytes]) -> None:
+        self._pieces = pieces
+        self.b64_length = sum(len(p) for p in pieces)
+
+    def b64_chunks(self):
+        yield from self._pieces
+
+
+def test_an_answer_with_large_images_is_masked_around_them_and_images_pass_whole():
+    from app.answers import COALESCE_BYTES, ImagesBody
+    from app.redaction import BodyMasker, MaskedBody
+
+    key = KEYS[0]
+    big = COALESCE_BYTES * 2
+    first = [b"QUJD" * 100, b"QkNE" * (big // 4), b"Q0RF" * (big // 4), b"REVG" * 7]
+    second = [b"RUZH" * (big // 4)]
+    body = ImagesBody(1700000000, [(_Spooled(first), f"a {key} here"),
+                                   (_Spooled(second), None)], {"note": f"{key}!"})
+    sent = b"".join(MaskedBody(body, BodyMasker([key, TOKENS[0]])))
+    document = json.loads(sent)
+    assert [item["b64_json"].encode() for item in document["data"]] == [
+        b"".join(first), b"".join(second)]
+    shown = "*" * (len(key) - 4) + key[-4:]
+    assert document["data"][0]["revised_prompt"] == f"a {shown} here"
+    assert document["note"] == f"{shown}!"
+    assert len(sent) == body.content_length
