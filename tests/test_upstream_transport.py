@@ -70,3 +70,33 @@ def test_a_real_upstream_connection_gets_the_buffer_this_kernel_grants(loopback_
         assert granted >= transport.RECEIVE_BUFFER  # Linux doubles what it was asked for
     else:
         assert granted < transport.RECEIVE_BUFFER  # left to the kernel's own sizing
+
+
+def test_calls_to_a_host_keep_working_past_the_pool_managers_host_limit(loopback_server):
+    settings = Settings.from_environ({"GEMINI_API_KEYS": "AIzaTestKeyAlpha0000000000000001"})
+    session = build_session(settings)
+    others = [ThreadingHTTPServer(("127.0.0.1", 0), _Answer) for _ in range(5)]
+    for server in others:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+
+    def call(root: str) -> int:
+        response = transport.send(session, "POST", root + "/v1beta/models/m:generateContent",
+                                  payload={"contents": []}, auth=lambda request: request,
+                                  timeout=(5, 5))
+        response.raw.read()
+        response.close()
+        return response.status_code
+
+    try:
+        assert call(loopback_server) == 200
+        assert call(loopback_server) == 200
+        # More hosts than the manager keeps (pool_connections=4): the first host drops out
+        # of it, and the next call there must still get a working pool.
+        for server in others:
+            assert call(f"http://127.0.0.1:{server.server_address[1]}") == 200
+        assert call(loopback_server) == 200
+    finally:
+        for server in others:
+            server.shutdown()
+            server.server_close()
+        session.close()

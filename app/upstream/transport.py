@@ -21,7 +21,7 @@ from typing import IO
 import requests
 from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
-from requests.utils import super_len
+from requests.utils import get_encoding_from_headers, super_len
 from urllib3.connection import HTTPConnection
 
 JSON = "application/json"
@@ -95,8 +95,44 @@ def _read_rmem_max() -> int:
 
 
 class UpstreamAdapter(HTTPAdapter):
-    """requests' HTTPAdapter whose connections carry ``socket_options()``."""
+    """requests' HTTPAdapter whose connections carry ``socket_options()``, and which does
+    less per call for the one upstream it talks to (each cut measured in N1's profile):
+    the connection pool of a host is looked up once, not rebuilt from a key of thirty
+    fields every call (1.6 %), and answers fill no cookie jar (1 %)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        self._pools: dict[tuple, object] = {}
+        super().__init__(*args, **kwargs)
 
     def init_poolmanager(self, connections, maxsize, block=False, **pool_kwargs):
         pool_kwargs.setdefault("socket_options", socket_options())
+        self._pools = {}
         super().init_poolmanager(connections, maxsize, block, **pool_kwargs)
+
+    def get_connection_with_tls_context(self, request, verify, proxies=None, cert=None):
+        url = request.url
+        origin = url[:url.find("/", url.find("//") + 2)]  # scheme://host:port
+        key = (origin, verify, cert, bool(proxies))
+        pool = self._pools.get(key)
+        # A pool the manager has since dropped (past pool_connections hosts) is closed.
+        if pool is None or pool.pool is None:
+            pool = super().get_connection_with_tls_context(request, verify, proxies, cert)
+            if not proxies:
+                self._pools[key] = pool
+        return pool
+
+    def build_response(self, req, resp):
+        response = requests.Response()
+        response.status_code = getattr(resp, "status", None)
+        response.headers = CaseInsensitiveDict(getattr(resp, "headers", {}))
+        response.encoding = get_encoding_from_headers(response.headers)
+        response.raw = resp
+        response.reason = resp.reason
+        response.url = req.url
+        response.request = req
+        response.connection = self
+        return response  # no extract_cookies_to_jar: the gateway keeps no cookies
+
+    def close(self) -> None:
+        self._pools = {}
+        super().close()
