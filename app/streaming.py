@@ -41,31 +41,41 @@ POLL_SECONDS = 0.5  # how often a waiting stream checks that its client is still
 KEEPALIVE = b": keep-alive\n\n"
 
 
-class ImageStream:
+class _SseBody:
+    """What both kinds of SSE body share: the request, the queue their calls fill, the
+    cancel flag, keep-alives, and whether the client left (read by the access line)."""
+
+    def __init__(self, request: ImageRequest, kind: str, trace: UpstreamTrace,
+                 redact: Callable[[str], str], keepalive: float,
+                 client_gone: Callable[[], bool] | None) -> None:
+        self.kind = kind
+        self.client_gone = False
+        self.usage: dict | None = None  # Gemini's tokens over the calls that answered
+        self._request = request
+        self._trace = trace
+        self._redact = redact
+        self._keepalive = keepalive
+        self._socket_gone = client_gone or (lambda: False)
+        self._queue: queue.Queue = queue.Queue()
+        self._cancel = threading.Event()
+        self._closed = self._started = self._ended = False
+        self._greet = False  # prime() waited a whole interval: a keep-alive goes first
+
+
+class ImageStream(_SseBody):
     """The SSE body of one streaming request; iterate it once, then ``close()`` it."""
 
     def __init__(self, generator: ImageGenerator, request: ImageRequest, parts: list[dict],
                  kind: str, trace: UpstreamTrace, redact: Callable[[str], str],
                  client_gone: Callable[[], bool] | None = None) -> None:
         _model, self._plan, path, body = generator.prepared(request, parts, streaming=True)
-        self.kind = kind
-        self._keepalive = generator.settings.stream_keepalive
-        self.client_gone = False  # read by the access line: the client left mid-stream
-        self._request = request
-        self._trace = trace
-        self._redact = redact
-        self._socket_gone = client_gone or (lambda: False)
-        self._queue: queue.Queue = queue.Queue()
-        self._cancel = threading.Event()
+        super().__init__(request, kind, trace, redact, generator.settings.stream_keepalive,
+                         client_gone)
         self._buffered: list[tuple] = []
         self._pending = request.n
         self._errors: list[BaseException] = []
         self._answers: list[NativeAnswer] = []
         self._images = 0
-        self.usage: dict | None = None  # Gemini's tokens over the calls that answered
-        self._closed = False
-        self._greet = False  # prime() waited a whole interval: a keep-alive goes first
-        self._started = self._ended = False
         self._traces = [UpstreamTrace() for _ in range(request.n)]
         self._drafts_sent = [0] * request.n
         upstream = generator.upstream
@@ -272,7 +282,7 @@ def _under_gevent() -> bool:
     return monkey.is_module_patched("socket")
 
 
-class MadeStream:
+class MadeStream(_SseBody):
     """The SSE body of a request whose images come whole from ``make(trace, client_gone)``
     (an edit: its body is spooled once for the n calls and its mask applied after): no
     partial images, keep-alives while it runs, then one ``completed`` event per image."""
@@ -281,19 +291,8 @@ class MadeStream:
                  request: ImageRequest, kind: str, trace: UpstreamTrace,
                  redact: Callable[[str], str], keepalive: float,
                  client_gone: Callable[[], bool] | None = None) -> None:
-        self.kind = kind
-        self.client_gone = False  # read by the access line
-        self._request = request
-        self._redact = redact
-        self._keepalive = keepalive
-        self._socket_gone = client_gone or (lambda: False)
-        self._queue: queue.Queue = queue.Queue()
-        self._cancel = threading.Event()
-        self._closed = self._started = self._ended = False
-        self._greet = False
+        super().__init__(request, kind, trace, redact, keepalive, client_gone)
         self._result: tuple | None = None
-        self._trace = trace
-        self.usage: dict | None = None
 
         def run(_index: int) -> None:
             try:
