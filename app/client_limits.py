@@ -94,8 +94,9 @@ class ClientLimits:
             if key:
                 self._key_usage[key].update(counts)
         if self.link is not None:
-            # With the next flush, a few ms away: the quota may let one more request in.
-            self.link.defer(lambda pipe: self._record_shared(pipe, client, day, counts, key))
+            # With the next flush, FLUSH_INTERVAL away: another worker's quota check may let
+            # the requests of that moment in.
+            self._record_shared(client, day, counts, key)
         if self.observer is not None:
             self.observer.client_usage(client.label, images, usage)
 
@@ -144,17 +145,17 @@ class ClientLimits:
         with self._lock:
             return self._images[client.id, day]
 
-    def _record_shared(self, pipe, client: Client, day: int, counts: dict,
+    def _record_shared(self, client: Client, day: int, counts: dict,
                        key: str | None) -> None:
         daily = self._key("images", client.id, str(day))
-        pipe.incrby(daily, counts["images"])
+        self.link.count(daily, None, counts["images"])
         if (client.id, day) not in self._expiring:
             self._expiring.add((client.id, day))
-            pipe.expire(daily, 2 * DAY)
+            self.link.defer(lambda pipe: pipe.expire(daily, 2 * DAY))
         for name, value in counts.items():
-            pipe.hincrby(self._key("usage", "clients"), f"{client.label}|{name}", value)
+            self.link.count(self._key("usage", "clients"), f"{client.label}|{name}", value)
             if key:
-                pipe.hincrby(self._key("usage", "keys"), f"{key}|{name}", value)
+                self.link.count(self._key("usage", "keys"), f"{key}|{name}", value)
 
     def _shared_report(self, client_redis) -> dict:
         with client_redis.pipeline(transaction=False) as pipe:

@@ -7,14 +7,15 @@ call fails the link is "down" for ``PAUSE_AFTER_FAILURE`` seconds: callers get
 Redis costs one timeout per pause, not one per request. The first call after the pause
 reconnects by itself. Warnings about it are rate limited in the log.
 
-Writes that may wait a few milliseconds (key counters, usage) go through ``defer``: a
-background greenlet of the worker sends everything queued in one pipeline every
-``FLUSH_INTERVAL``, so a request waits on two round trips (taking its slot together with
-its first key, giving the slot back), not six. The slot goes back at once, not with a
-flush: at the cap the client's next request needs it (deferred, even by one turn of the
-loop, S4 with Redis fell from 0.95 to about 0.8 of the run without). Reads that must see
-this worker's own writes call ``flush`` first, and a worker sends what is still queued
-when it exits (gunicorn.conf.py's ``worker_exit``).
+Writes that may wait (key counters, usage) go through ``count``, ``note`` and ``defer``:
+a background greenlet of the worker sends everything queued in one pipeline every
+``FLUSH_INTERVAL``, counts for the same counter added up first, so a request waits on two
+round trips (taking its slot together with its first key, giving the slot back), not six,
+and a flush costs a few commands however many requests it covers. The slot goes back at
+once, not with a flush: at the cap the client's next request needs it (deferred, even by
+one turn of the loop, S4 with Redis fell from 0.95 to about 0.8 of the run without).
+Reads that must see this worker's own writes call ``flush`` first, and a worker sends what
+is still queued when it exits (gunicorn.conf.py's ``worker_exit``).
 
 Keys are the configured ``REDIS_PREFIX`` plus fixed names and digests of configured
 secrets: nothing a client sends ever becomes part of a Redis command.
@@ -45,7 +46,10 @@ WARNING_INTERVAL = 30.0
 MAX_CONNECTIONS = 128
 POOL_TIMEOUT = 1.0
 _POOL_EXHAUSTED = "No connection available."
-FLUSH_INTERVAL = 0.005
+# Counters and notes wait this long for their flush. Within it they add up in the worker,
+# so a flush costs a few commands however many requests it covers (at 400 requests/s each
+# sent on its own, they cost as much CPU as the slots). Other workers see counts this late.
+FLUSH_INTERVAL = 0.05
 MAX_PENDING = 50_000  # writes queued while Redis is slow; past this the oldest go
 
 
@@ -75,6 +79,8 @@ class RedisLink:
         self._last_warning: dict[str, float] = {}
         self._pending: deque[Callable[[redis.client.Pipeline], object]] = deque(
             maxlen=MAX_PENDING)
+        self._counts: dict[tuple[str, str | None], int] = {}
+        self._notes: dict[str, dict[str, str]] = {}
         self._flusher_running = False
 
     def key(self, *parts: str) -> str:
@@ -117,6 +123,28 @@ class RedisLink:
             if self._flusher_running:
                 return
             self._flusher_running = True
+        self._start_flusher()
+
+    def count(self, key: str, field: str | None, amount: int) -> None:
+        """Add ``amount`` to a counter, a hash's ``field`` (or ``key`` itself when None),
+        with the next flush; what is counted in between adds up here first."""
+        with self._lock:
+            self._counts[key, field] = self._counts.get((key, field), 0) + amount
+            if self._flusher_running:
+                return
+            self._flusher_running = True
+        self._start_flusher()
+
+    def note(self, key: str, field: str, value: str) -> None:
+        """Set a hash's ``field`` to ``value`` with the next flush (the last noted wins)."""
+        with self._lock:
+            self._notes.setdefault(key, {})[field] = value
+            if self._flusher_running:
+                return
+            self._flusher_running = True
+        self._start_flusher()
+
+    def _start_flusher(self) -> None:
         # A greenlet under gunicorn's gevent worker; started on first use, never in the master.
         threading.Thread(target=self._flush_while_pending, name="redis-flush",
                          daemon=True).start()
@@ -126,12 +154,21 @@ class RedisLink:
         with self._lock:
             batch = list(self._pending)
             self._pending.clear()
-        if not batch:
+            counts, self._counts = self._counts, {}
+            notes, self._notes = self._notes, {}
+        if not batch and not counts and not notes:
             return
 
         def send(client):
             with client.pipeline(transaction=False) as pipe:
-                for write in batch:
+                for (key, field), amount in counts.items():
+                    if field is None:
+                        pipe.incrby(key, amount)
+                    else:
+                        pipe.hincrby(key, field, amount)
+                for key, fields in notes.items():
+                    pipe.hset(key, mapping=fields)
+                for write in batch:  # after the counts: they may expire a counted key
                     write(pipe)
                 pipe.execute(raise_on_error=False)
 
@@ -141,7 +178,7 @@ class RedisLink:
         while True:
             time.sleep(FLUSH_INTERVAL)
             with self._lock:
-                if not self._pending:
+                if not self._pending and not self._counts and not self._notes:
                     self._flusher_running = False
                     return
             try:

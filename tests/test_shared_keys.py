@@ -154,3 +154,32 @@ def test_a_request_takes_its_slot_and_first_key_in_one_redis_call(make_app, redi
     plain.close()
     assert calls == 4  # one a request: the slot and the key together
     assert used == [KEYS[0], KEYS[1]] * 3  # one rotation for both apps
+
+
+def test_counts_between_two_flushes_reach_redis_added_up(redis_server, redis_prefix,
+                                                           monkeypatch):
+    import redis
+
+    from app import redis_link
+    from app.keys.redis_states import key_id
+
+    monkeypatch.setattr(redis_link, "FLUSH_INTERVAL", 60.0)  # only the explicit flush sends
+    link = RedisLink(redis_server.url, redis_prefix)
+    states = RedisStates(link, SECRETS)
+    plain = redis.Redis.from_url(redis_server.url)
+
+    def calls(command: str) -> int:
+        return plain.info("commandstats").get(f"cmdstat_{command}", {}).get("calls", 0)
+
+    stats, key = redis_prefix + "keys:stats", key_id(SECRETS[0])
+    before = calls("hincrby"), calls("hset")
+    for second in range(50):
+        states.record_success(0, 1000.0 + second)
+    assert plain.hget(stats, f"{key}:successes") is None  # queued, not sent
+    link.flush()
+    sent = calls("hincrby") - before[0], calls("hset") - before[1]
+    assert plain.hget(stats, f"{key}:successes") == b"50"
+    assert plain.hget(stats, f"{key}:last_success_at") == b"1049.0"  # the last one noted
+    assert sent == (1, 1)  # one command for fifty requests
+    plain.close()
+    link.close()

@@ -128,21 +128,13 @@ class RedisStates:
     # Counts may wait for the next flush: nothing chooses a key by them.
     def record_success(self, index: int, now: float) -> None:
         key = self._ids[index]
-
-        def write(pipe):
-            pipe.hincrby(self._stats, f"{key}:successes", 1)
-            pipe.hset(self._stats, f"{key}:last_success_at", repr(now))
-
-        self.link.defer(write)
+        self.link.count(self._stats, f"{key}:successes", 1)
+        self.link.note(self._stats, f"{key}:last_success_at", repr(now))
 
     def record_failure(self, index: int, kind: str, error: str) -> None:
         key = self._ids[index]
-
-        def write(pipe):
-            pipe.hincrby(self._stats, f"{key}:f:{kind}", 1)
-            pipe.hset(self._stats, f"{key}:last_error", error)
-
-        self.link.defer(write)
+        self.link.count(self._stats, f"{key}:f:{kind}", 1)
+        self.link.note(self._stats, f"{key}:last_error", error)
 
     def views(self, now: float) -> list[dict]:
         self.link.flush()
