@@ -138,3 +138,15 @@ def test_a_slot_given_back_wakes_this_workers_oldest_waiter_at_once(slots, monke
     worker.release(lease)
     thread.join(5)
     assert got and got[0] < 0.5  # the release woke it: it did not wait out its pause
+
+
+def test_the_link_reads_redis_answers_with_the_c_parser(redis_server, redis_prefix):
+    # pyproject asks for redis[hiredis]: the benchmark's Redis figures rely on it.
+    link = RedisLink(redis_server.url, redis_prefix)
+    link.ping()
+    connection = link.client.connection_pool.get_connection()
+    try:
+        assert type(connection._parser).__name__ == "_HiredisParser"
+    finally:
+        link.client.connection_pool.release(connection)
+        link.close()
