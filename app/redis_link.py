@@ -116,35 +116,31 @@ class RedisLink:
         return result
 
     def defer(self, write: Callable[[redis.client.Pipeline], object]) -> None:
-        """Queue ``write(pipeline)`` for the next flush, a few ms away. Lost if Redis fails:
-        only for writes the gateway can do without (counts, a lease that would expire)."""
+        """Queue ``write(pipeline)`` for the next flush, FLUSH_INTERVAL away. Lost if Redis
+        fails: only for writes the gateway can do without (counts, a lease that would
+        expire). Sent after the flush's counts and notes."""
         with self._lock:
             self._pending.append(write)
-            if self._flusher_running:
-                return
-            self._flusher_running = True
-        self._start_flusher()
+        self._ensure_flusher()
 
     def count(self, key: str, field: str | None, amount: int) -> None:
         """Add ``amount`` to a counter, a hash's ``field`` (or ``key`` itself when None),
         with the next flush; what is counted in between adds up here first."""
         with self._lock:
             self._counts[key, field] = self._counts.get((key, field), 0) + amount
-            if self._flusher_running:
-                return
-            self._flusher_running = True
-        self._start_flusher()
+        self._ensure_flusher()
 
     def note(self, key: str, field: str, value: str) -> None:
         """Set a hash's ``field`` to ``value`` with the next flush (the last noted wins)."""
         with self._lock:
             self._notes.setdefault(key, {})[field] = value
+        self._ensure_flusher()
+
+    def _ensure_flusher(self) -> None:
+        with self._lock:
             if self._flusher_running:
                 return
             self._flusher_running = True
-        self._start_flusher()
-
-    def _start_flusher(self) -> None:
         # A greenlet under gunicorn's gevent worker; started on first use, never in the master.
         threading.Thread(target=self._flush_while_pending, name="redis-flush",
                          daemon=True).start()
