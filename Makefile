@@ -36,11 +36,13 @@ test: lint
 	bash scripts/test-deps.sh
 	$(PY) -m pytest
 
-# Debian's nginx and wrk (installed when missing), then every scenario: about 13 minutes.
+# Debian's nginx, wrk and redis-server (installed when missing), then every scenario, S4
+# with Redis included (not when BENCH_ARGS picks scenarios): about 16 minutes.
 bench: $(VENV)/.bench
 	bash bench/install-tools.sh
 	$(PY) -m bench $(if $(BENCH_QUICK),--quick) $(BENCH_ARGS)
 	$(PY) -m bench.edits $(if $(BENCH_QUICK),--quick)
+	$(if $(BENCH_ARGS),,$(PY) -m bench.redis_compare $(if $(BENCH_QUICK),--quick))
 
 # S4 with and without REDIS_URL (issue 12), redis-server installed when missing: 3 minutes.
 bench-redis: $(VENV)/.bench
