@@ -117,8 +117,8 @@ class RedisLink:
 
     def defer(self, write: Callable[[redis.client.Pipeline], object]) -> None:
         """Queue ``write(pipeline)`` for the next flush, FLUSH_INTERVAL away. Lost if Redis
-        fails: only for writes the gateway can do without (counts, a lease that would
-        expire). Sent after the flush's counts and notes."""
+        fails: only for writes the gateway can do without (a counter's expiry). Sent after
+        the flush's counts and notes."""
         with self._lock:
             self._pending.append(write)
         self._ensure_flusher()
